@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh clone (Python 3.11+, git and make):
+#   make book   build the HTML book into _build/html and say where it is
+#   make test   the whole verification, ending in pytest's summary line
+# Both create .venv from requirements.txt first when it is missing or out of date.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+READY := $(VENV)/.ready
+JOBS ?= 2
+
+# Identical runs give identical outputs: no hash randomisation.
+export PYTHONHASHSEED := 0
+export PATH := $(BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help book test lab execute clean
+
+help:
+	@echo "make book     build the book into _build/html (warnings are errors)"
+	@echo "make test     unit tests, doctests, nbval on every chapter, and the book build"
+	@echo "make lab      JupyterLab on chapters/ with nnmath importable"
+	@echo "make execute  re-run every chapter top to bottom and store its outputs"
+	@echo "make clean    remove _build (keep .venv)"
+
+$(READY): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: make PYTHON=/path/to/python3.11")'
+	@if [ ! -x "$(BIN)/python" ]; then echo "Creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); fi
+	@echo "Installing requirements.txt into $(VENV) (the first time takes a few minutes)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+book: $(READY)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+test: $(READY)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+
+lab: $(READY)
+	$(BIN)/jupyter lab chapters/
+
+execute: $(READY)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 chapters/*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,63 @@
+"""nnmath: the small, exact NumPy library behind the book.
+
+Activations (elementwise, any shape) come in pairs ``f`` / ``f_grad``; softmax and its
+relatives work along an axis; losses average over the batch and come with their gradients;
+``numerical_grad`` checks every analytic gradient; ``Derivation`` checks every step of a
+symbolic derivation. Float dtypes are kept, integers become float64, inputs are never
+modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the argument.
+"""
+
+from .derivation import Derivation, DerivationError, verify_equal
+from .gradcheck import numerical_grad, relative_error
+from .losses import (
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_grad,
+    cross_entropy,
+    cross_entropy_grad,
+    mse,
+    mse_grad,
+    softmax_cross_entropy,
+    softmax_cross_entropy_grad,
+)
+from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
+from .sigmoid import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
+from .softmax import hardmax, log_softmax, logsumexp, softmax, softmax_jacobian
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "Derivation",
+    "DerivationError",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "elu",
+    "elu_grad",
+    "gelu",
+    "gelu_grad",
+    "hardmax",
+    "leaky_relu",
+    "leaky_relu_grad",
+    "log_softmax",
+    "logsumexp",
+    "mse",
+    "mse_grad",
+    "numerical_grad",
+    "relative_error",
+    "relu",
+    "relu_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "silu",
+    "silu_grad",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_grad",
+    "softplus",
+    "softplus_grad",
+    "tanh",
+    "tanh_grad",
+    "verify_equal",
+]

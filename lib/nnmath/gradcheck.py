@@ -1,0 +1,103 @@
+r"""Numerical gradients, the independent check on every analytic ``_grad``.
+
+A central difference has truncation error :math:`O(h^2)` and rounding error
+:math:`O(\epsilon / h)`; balancing the two gives :math:`h \approx \epsilon^{1/3}` relative
+to the size of :math:`x`, about ``6e-6`` in float64, for an overall error near
+:math:`\epsilon^{2/3} \approx 4 \times 10^{-11}` relative to the function's scale.
+"""
+
+import numpy as np
+
+from ._checks import as_float_array, check_real_parameter
+
+_DEFAULT_RELATIVE_STEP = np.finfo(np.float64).eps ** (1 / 3)
+
+
+def numerical_grad(f, x, eps=None):
+    r"""Gradient of a scalar function by central differences, in float64.
+
+    .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h_i e_i) - f(x - h_i e_i)}{2 h_i}
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns a real scalar (a Python number, a NumPy scalar or a size-1 array).
+        It receives a float64 array of ``x``'s shape and must not keep or modify it.
+    x : array_like
+        The point; integers and float32 are evaluated in float64. Never modified.
+    eps : float, optional
+        A fixed step :math:`h`. By default :math:`h_i = \epsilon^{1/3} \max(1, |x_i|)`,
+        with :math:`\epsilon` the float64 machine epsilon.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``x``.
+
+    Notes
+    -----
+    Each step is rounded so that :math:`x_i \pm h_i` are exact floats at the distance
+    used in the denominator (the classic ``h = (x + h) - x`` trick).
+
+    Examples
+    --------
+    >>> numerical_grad(lambda v: float((v ** 2).sum()), [1.0, -2.0]).round(6).tolist()
+    [2.0, -4.0]
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    point = np.array(as_float_array(x, "x"), dtype=np.float64, copy=True)
+    if eps is None:
+        steps = _DEFAULT_RELATIVE_STEP * np.maximum(1.0, np.abs(point))
+    else:
+        eps = check_real_parameter(eps, "eps")
+        if eps <= 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        steps = np.full(point.shape, eps)
+    grad = np.empty_like(point)
+    for index in np.ndindex(point.shape):
+        original = point[index]
+        step = (original + steps[index]) - original
+        point[index] = original + step
+        forward = _scalar(f(point))
+        point[index] = original - step
+        backward = _scalar(f(point))
+        point[index] = original
+        grad[index] = (forward - backward) / (2 * step)
+    return grad
+
+
+def relative_error(actual, expected, floor=1e-12):
+    r"""Largest elementwise relative difference between two arrays.
+
+    .. math:: \max_i \frac{|a_i - b_i|}{\max(|a_i|, |b_i|, \text{floor})}
+
+    Parameters
+    ----------
+    actual, expected : array_like
+        Arrays of one shape (e.g. an analytic and a numerical gradient).
+    floor : float, default 1e-12
+        Denominators below this are raised to it, so that two entries that are both
+        essentially zero count as agreeing instead of dividing 0 by 0.
+
+    Returns
+    -------
+    float
+        The maximum relative difference (0.0 for empty arrays).
+    """
+    actual = as_float_array(actual, "actual").astype(np.float64)
+    expected = as_float_array(expected, "expected").astype(np.float64)
+    if actual.shape != expected.shape:
+        raise ValueError(f"actual and expected must have one shape, got {actual.shape} and {expected.shape}")
+    floor = check_real_parameter(floor, "floor")
+    if actual.size == 0:
+        return 0.0
+    scale = np.maximum(np.maximum(np.abs(actual), np.abs(expected)), floor)
+    return float(np.max(np.abs(actual - expected) / scale))
+
+
+def _scalar(value):
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "biuf":
+        raise TypeError(f"f must return a real scalar, got {type(value).__name__} of shape {array.shape}")
+    return float(array.reshape(()))

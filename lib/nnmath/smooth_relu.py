@@ -1,0 +1,161 @@
+"""Smooth relatives of ReLU: softplus, GELU and SiLU (Swish).
+
+Elementwise on any shape; float dtypes are kept, other inputs become float64; inputs are
+never modified. All three are differentiable everywhere.
+
+References
+----------
+.. [1] D. Hendrycks, K. Gimpel, "Gaussian error linear units (GELUs)", arXiv:1606.08415.
+.. [2] S. Elfwing, E. Uchibe, K. Doya, "Sigmoid-weighted linear units for neural network
+   function approximation in reinforcement learning", Neural Networks 107, 2018.
+.. [3] P. Ramachandran, B. Zoph, Q. V. Le, "Searching for activation functions",
+   arXiv:1710.05941.
+"""
+
+import math
+
+import numpy as np
+from scipy import special
+
+from ._checks import as_float_array
+from .sigmoid import sigmoid, sigmoid_grad
+
+_INV_SQRT_2 = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+# Beyond |x| = 40 the Gaussian density exp(-x²/2) is below 1e-347, i.e. 0 in float64;
+# clipping there keeps x² from overflowing for huge inputs without changing any result.
+_GAUSSIAN_CUTOFF = 40.0
+
+
+def softplus(x):
+    r"""Softplus, a smooth ReLU, elementwise.
+
+    .. math:: \operatorname{softplus}(x) = \log(1 + e^{x}) = \max(x, 0) + \log(1 + e^{-|x|})
+
+    Parameters
+    ----------
+    x : array_like
+        Real input of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape and float dtype of ``x``.
+
+    Notes
+    -----
+    The right-hand form never overflows, and ``log1p`` keeps the small correction
+    :math:`\log(1 + e^{-|x|})` exact when :math:`e^{-|x|}` is tiny.
+    """
+    x = as_float_array(x, "x")
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softplus_grad(x):
+    r"""Derivative of softplus, elementwise: the logistic sigmoid.
+
+    .. math:: \operatorname{softplus}'(x) = \frac{e^{x}}{1 + e^{x}} = \sigma(x)
+
+    Parameters
+    ----------
+    x : array_like
+        Real input of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape and float dtype of ``x``.
+    """
+    return sigmoid(x)
+
+
+def gelu(x):
+    r"""Gaussian error linear unit (the exact form), elementwise.
+
+    .. math:: \operatorname{GELU}(x) = x\,\Phi(x) = \frac{x}{2}\,\operatorname{erfc}\!\left(-\frac{x}{\sqrt 2}\right)
+
+    where :math:`\Phi` is the standard normal CDF.
+
+    Parameters
+    ----------
+    x : array_like
+        Real input of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape and float dtype of ``x``.
+
+    Notes
+    -----
+    :math:`\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))` cancels for negative
+    :math:`x`; the ``erfc`` form does not.
+    """
+    x = as_float_array(x, "x")
+    cdf = 0.5 * special.erfc(-x * _INV_SQRT_2)
+    return (x * cdf).astype(x.dtype, copy=False)
+
+
+def gelu_grad(x):
+    r"""Derivative of the exact GELU, elementwise.
+
+    .. math:: \operatorname{GELU}'(x) = \Phi(x) + x\,\varphi(x), \qquad \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}
+
+    Parameters
+    ----------
+    x : array_like
+        Real input of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape and float dtype of ``x``.
+    """
+    x = as_float_array(x, "x")
+    cdf = 0.5 * special.erfc(-x * _INV_SQRT_2)
+    clipped = np.clip(x, -_GAUSSIAN_CUTOFF, _GAUSSIAN_CUTOFF)
+    density = _INV_SQRT_2PI * np.exp(-0.5 * clipped * clipped)
+    return (cdf + clipped * density).astype(x.dtype, copy=False)
+
+
+def silu(x):
+    r"""Sigmoid-weighted linear unit (SiLU, also called Swish), elementwise.
+
+    .. math:: \operatorname{SiLU}(x) = x\,\sigma(x)
+
+    Parameters
+    ----------
+    x : array_like
+        Real input of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape and float dtype of ``x``.
+    """
+    x = as_float_array(x, "x")
+    return x * sigmoid(x)
+
+
+def silu_grad(x):
+    r"""Derivative of SiLU, elementwise.
+
+    .. math:: \operatorname{SiLU}'(x) = \sigma(x) + x\,\sigma'(x) = \sigma(x)\bigl(1 + x(1 - \sigma(x))\bigr)
+
+    Parameters
+    ----------
+    x : array_like
+        Real input of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shape and float dtype of ``x``.
+
+    Notes
+    -----
+    The first form uses :func:`sigmoid_grad`, which does not cancel for large
+    :math:`x` the way :math:`1 - \sigma(x)` does.
+    """
+    x = as_float_array(x, "x")
+    return sigmoid(x) + x * sigmoid_grad(x)

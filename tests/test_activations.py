@@ -1,0 +1,254 @@
+"""Tests of the activation pairs in nnmath.sigmoid, nnmath.relu and nnmath.smooth_relu.
+
+Every pair ``f`` / ``f_grad`` is checked the same way (the tests are parametrised over
+``PAIRS``):
+
+* values against mpmath at 50 digits (``_reference``), each function written there from
+  its mathematical definition, on a grid from 0 and ±1e-8 out to ±1e300;
+* ``f_grad`` against a central difference of the library's own ``f``;
+* dtypes, shapes, untouched (even read-only) inputs, finite output for extreme input;
+* the documented left-derivative convention at the kink of the rectifiers;
+* the errors for bad ``x`` and ``alpha``;
+* identities between the functions, with Hypothesis.
+"""
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import hypothesis.extra.numpy as hnp
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import _reference as ref
+import nnmath as nm
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An activation, its derivative, and their mpmath references."""
+
+    name: str
+    f: object
+    grad: object
+    ref_f: object
+    ref_grad: object
+    kink: bool = False  # not differentiable at 0: gradient checks stay away from it
+    # Extra relative error allowed in f(x), in units of the dtype's eps, where f is
+    # ill-conditioned in a quantity the implementation must round first.
+    extra_ulps: object = field(default=lambda x: 0 * x)
+
+
+def _with_alpha(name, alpha, kink=True):
+    return Pair(
+        f"{name}(alpha={alpha})",
+        partial(getattr(nm, name), alpha=alpha),
+        partial(getattr(nm, f"{name}_grad"), alpha=alpha),
+        partial(getattr(ref, name), alpha=alpha),
+        partial(getattr(ref, f"{name}_grad"), alpha=alpha),
+        kink=kink,
+    )
+
+
+def _pair(name, **options):
+    return Pair(name, getattr(nm, name), getattr(nm, f"{name}_grad"), getattr(ref, name), getattr(ref, f"{name}_grad"), **options)
+
+
+PAIRS = [
+    _pair("sigmoid"),
+    _pair("tanh"),
+    _pair("relu", kink=True),
+    _pair("leaky_relu", kink=True),
+    _with_alpha("leaky_relu", 0.2),
+    _pair("elu"),
+    _with_alpha("elu", 0.5),
+    _pair("softplus"),
+    # GELU rounds x/sqrt(2) before erfc; Phi's relative condition number is about x**2 for
+    # x << 0, so half an ulp there costs up to x**2/2 ulp in the result (about 400 at x=-20).
+    _pair("gelu", extra_ulps=lambda x: np.square(np.clip(x, -1e100, 1e100))),
+    _pair("silu"),
+]
+PAIR_IDS = [pair.name for pair in PAIRS]
+# Every public callable, each one a test case of the generic checks.
+FUNCTIONS = [pair.f for pair in PAIRS] + [pair.grad for pair in PAIRS]
+FUNCTION_IDS = PAIR_IDS + [f"{name}_grad" for name in PAIR_IDS]
+
+FLOATS = [np.float16, np.float32, np.float64]
+GRID = {
+    np.float64: [0.0, 1e-8, -1e-8, 0.5, -0.5, 2.0, -2.0, 20.0, -20.0, 700.0, -700.0, 1000.0, -1000.0, 1e300, -1e300],
+    np.float32: [0.0, 1e-8, -1e-8, 0.5, -0.5, 2.0, -2.0, 20.0, -20.0, 700.0, -700.0, 1000.0, -1000.0, 3e38, -3e38],
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("which", ["f", "grad"])
+@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+def test_values_match_mpmath(pair, which, dtype):
+    function, reference = (pair.f, pair.ref_f) if which == "f" else (pair.grad, pair.ref_grad)
+    x = np.array(GRID[dtype], dtype=dtype)
+    rtol = ref.RTOL[np.dtype(dtype)]
+    if which == "f":
+        rtol = rtol + np.finfo(dtype).eps * pair.extra_ulps(x.astype(np.float64))
+    result = function(x)
+    assert result.dtype == dtype
+    ref.assert_matches(result, ref.mp_array(reference, x), rtol)
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("x", [-3.0, -0.7, 0.3, 1.9])
+def test_reference_derivatives_are_derivatives(pair, x):
+    """The references themselves: each ``ref_grad`` is mpmath's derivative of ``ref_f``."""
+    with mpmath.workdps(ref.DIGITS):
+        point = mpmath.mpf(x)
+        assert abs(mpmath.diff(pair.ref_f, point) - pair.ref_grad(point)) < mpmath.mpf(10) ** -40
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+def test_grad_matches_numerical_grad_of_f(pair):
+    rng = np.random.default_rng(20240611)
+    x = rng.uniform(-6, 6, size=40)
+    if pair.kink:  # keep every point (and its finite-difference stencil) off the kink
+        x = np.sign(x) * np.maximum(np.abs(x), 0.05)
+    numerical = nm.numerical_grad(lambda v: float(np.sum(pair.f(v))), x)
+    np.testing.assert_allclose(pair.grad(x), numerical, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_float_dtype_is_kept(function, dtype):
+    x = np.array([-3.0, -0.5, 0.0, 0.25, 4.0], dtype=dtype)
+    result = function(x)
+    assert result.dtype == dtype
+    # And it is the same function: close to the float64 result (GELU's x/sqrt(2) rounds to
+    # the narrower dtype first, which costs up to x**2/2 ulp; hence 16 ulp, not 1).
+    finfo = np.finfo(dtype)
+    expected = function(x.astype(np.float64))
+    np.testing.assert_allclose(result.astype(np.float64), expected, rtol=16 * finfo.eps, atol=finfo.tiny)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [np.array([-2, 0, 3]), [-2, 0, 3], np.array([0, 2, 255], dtype=np.uint8), 3, [True, False]],
+    ids=["int64 array", "int list", "uint8 array", "python int", "bool list"],
+)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_integers_and_lists_become_float64(function, x):
+    result = function(x)
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(result, function(np.asarray(x, dtype=np.float64)))
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (2, 3, 4)], ids=["0-d", "1-d", "3-d"])
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_shape_is_kept_and_work_is_elementwise(function, shape):
+    x = np.random.default_rng(7).normal(scale=3, size=shape)
+    result = function(x)
+    assert np.shape(result) == shape
+    np.testing.assert_array_equal(np.ravel(result), [function(value) for value in x.ravel()])
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_input_is_not_modified(function):
+    x = np.array([[-2.0, -0.0, 0.0], [1e-8, 3.0, -700.0]])
+    x.setflags(write=False)  # any in-place write would raise
+    original = x.copy()
+    result = function(x)
+    np.testing.assert_array_equal(x, original)
+    assert not np.shares_memory(result, x)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_extreme_finite_input_gives_finite_output(function, dtype):
+    finfo = np.finfo(dtype)
+    x = np.array([finfo.max, -finfo.max, 1000, -1000, finfo.smallest_subnormal, -finfo.smallest_subnormal], dtype=dtype)
+    assert np.all(np.isfinite(function(x)))  # and filterwarnings=error forbids overflow warnings
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize(
+    ("grad", "alpha", "expected"),
+    [
+        (nm.relu_grad, None, 0.0),
+        (nm.leaky_relu_grad, None, 0.01),
+        (nm.leaky_relu_grad, 0.3, 0.3),
+        (nm.elu_grad, None, 1.0),
+        (nm.elu_grad, 0.5, 0.5),
+        (nm.elu_grad, 2.0, 2.0),
+    ],
+)
+def test_left_derivative_at_the_kink(grad, alpha, expected, dtype):
+    kwargs = {} if alpha is None else {"alpha": alpha}
+    zeros = np.array([0.0, -0.0], dtype=dtype)
+    assert grad(zeros, **kwargs).tolist() == [dtype(expected)] * 2
+
+
+def test_relu_is_leaky_relu_with_zero_slope_at_every_point():
+    """One convention for one kink: ReLU and Leaky ReLU with alpha=0 agree, also at 0."""
+    x = np.array([-2.0, -0.0, 0.0, 1e-300, 3.0])
+    np.testing.assert_array_equal(nm.relu(x), nm.leaky_relu(x, alpha=0))
+    np.testing.assert_array_equal(nm.relu_grad(x), nm.leaky_relu_grad(x, alpha=0))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["abc", 1j, np.array([1 + 2j]), [1, "a"], np.array([None]), [[1, 2], [3]]],
+    ids=["str", "complex", "complex array", "mixed list", "object array", "ragged list"],
+)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_non_real_x_is_a_type_error_naming_x(function, bad):
+    with pytest.raises(TypeError, match=r"^x must be"):
+        function(bad)
+
+
+ALPHA_FUNCTIONS = [nm.leaky_relu, nm.leaky_relu_grad, nm.elu, nm.elu_grad]
+
+
+@pytest.mark.parametrize(
+    ("alpha", "error"),
+    [("0.1", TypeError), (True, TypeError), (np.array([0.1]), TypeError), (np.inf, ValueError), (-np.inf, ValueError), (np.nan, ValueError)],
+    ids=["str", "bool", "array", "inf", "-inf", "nan"],
+)
+@pytest.mark.parametrize("function", ALPHA_FUNCTIONS, ids=lambda f: f.__name__)
+def test_bad_alpha_is_rejected_naming_alpha(function, alpha, error):
+    with pytest.raises(error, match=r"^alpha must be"):
+        function(np.array([-1.0, 1.0]), alpha=alpha)
+
+
+def test_exact_values_at_zero():
+    assert nm.sigmoid(0.0) == 0.5
+    assert nm.sigmoid_grad(0.0) == 0.25
+    assert nm.tanh_grad(0.0) == 1.0
+    assert nm.softplus_grad(0.0) == 0.5
+    assert nm.gelu_grad(0.0) == 0.5
+
+
+# Identities, on arbitrary finite floats. ---------------------------------------------
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+def _vectors(elements):
+    return hnp.arrays(np.float64, st.integers(1, 8), elements=elements)
+
+
+@given(_vectors(FINITE))
+def test_sigmoid_is_symmetric(x):
+    np.testing.assert_allclose(nm.sigmoid(x) + nm.sigmoid(-x), 1.0, rtol=0, atol=1e-15)
+
+
+@given(_vectors(st.floats(-1e6, 1e6)))
+def test_tanh_is_a_rescaled_sigmoid(x):
+    np.testing.assert_allclose(nm.tanh(x), 2 * nm.sigmoid(2 * x) - 1, rtol=0, atol=1e-15)
+
+
+@given(_vectors(FINITE))
+def test_softplus_grad_is_sigmoid(x):
+    np.testing.assert_allclose(nm.softplus_grad(x), nm.sigmoid(x), rtol=4 * np.finfo(float).eps, atol=0)
+
+
+@given(_vectors(FINITE))
+def test_silu_is_x_times_sigmoid(x):
+    np.testing.assert_allclose(nm.silu(x), x * nm.sigmoid(x), rtol=4 * np.finfo(float).eps, atol=0)
