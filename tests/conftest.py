@@ -14,7 +14,9 @@ from hypothesis import settings
 # .hypothesis/ directory in the project (Hypothesis caches constants there even without an
 # example database) makes every later run fail on Hypothesis's collection warning, which
 # filterwarnings=error turns into an error. Keep Hypothesis's files outside the tree.
-os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "nnmath-hypothesis"))
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "nnmath-hypothesis")
+)
 
 settings.register_profile("nnmath", derandomize=True, deadline=None, database=None, max_examples=60)
 settings.load_profile("nnmath")

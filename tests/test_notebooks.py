@@ -57,7 +57,20 @@ def test_no_stderr_in_stored_outputs(path):
             assert output.get("name") != "stderr", f"{path.name}, code cell {index}: {output.get('text')}"
 
 
-def test_every_chapter_is_in_the_table_of_contents():
+def test_every_chapter_is_in_the_table_of_contents_and_every_entry_exists():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    listed = set(re.findall(r"file:\s*chapters/(\S+)", toc))
-    assert {path.stem for path in CHAPTERS} == listed
+    listed = re.findall(r"file:\s*(\S+)", toc)
+    assert {f"chapters/{path.stem}" for path in CHAPTERS} <= set(listed)
+    missing = [name for name in listed if not any((ROOT / f"{name}{suffix}").is_file() for suffix in (".ipynb", ".md"))]
+    assert not missing
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_nnmath_where_missing(path):
+    """Opened on Colab (a launch button), a chapter must install nnmath itself, quietly."""
+    repository = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(encoding="utf-8"), re.M).group(1)
+    first = code_cells(load(path))[0]
+    source = "".join(first["source"])
+    assert "except ModuleNotFoundError:" in source and "%pip install --quiet" in source
+    assert f"git+{repository}@main" in source
+    assert "remove-cell" in first["metadata"].get("tags", []), "the install cell is for Colab, not for the page"

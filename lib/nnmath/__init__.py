@@ -9,6 +9,7 @@ modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the 
 
 from .derivation import Derivation, DerivationError, verify_equal
 from .gradcheck import numerical_grad, relative_error
+from .layers import Affine, Layer, LeakyReLU, ReLU, Sigmoid, SoftmaxWithLoss, Tanh
 from .losses import (
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_grad,
@@ -19,6 +20,7 @@ from .losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_grad,
 )
+from .network import Network, mlp, sgd_step
 from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
 from .sigmoid import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
@@ -27,8 +29,16 @@ from .softmax import hardmax, log_softmax, logsumexp, softmax, softmax_jacobian
 __version__ = "1.0.0"
 
 __all__ = [
+    "Affine",
     "Derivation",
     "DerivationError",
+    "Layer",
+    "LeakyReLU",
+    "Network",
+    "ReLU",
+    "Sigmoid",
+    "SoftmaxWithLoss",
+    "Tanh",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad",
     "cross_entropy",
@@ -42,12 +52,14 @@ __all__ = [
     "leaky_relu_grad",
     "log_softmax",
     "logsumexp",
+    "mlp",
     "mse",
     "mse_grad",
     "numerical_grad",
     "relative_error",
     "relu",
     "relu_grad",
+    "sgd_step",
     "sigmoid",
     "sigmoid_grad",
     "silu",

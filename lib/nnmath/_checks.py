@@ -10,6 +10,8 @@ The rules, stated once:
 Inputs are never modified: functions compute into new arrays.
 """
 
+import re
+
 import numpy as np
 
 
@@ -73,7 +75,7 @@ def _describe(value):
     """A short, address-free description of ``value`` for error messages."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    text = repr(value)
+    text = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))  # reprs of objects carry addresses
     if len(text) > 40:
         text = text[:37] + "..."
     return f"{type(value).__name__} {text}"

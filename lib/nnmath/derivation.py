@@ -18,7 +18,10 @@ How a step is settled (the first check that succeeds wins, in this order):
    exponentials (needed e.g. for :math:`\tanh x = 2\sigma(2x) - 1`);
 4. ``equals``: ``(a - b).equals(0)`` is ``True``, with SymPy's random generator seeded,
    so that the result is the same on every run;
-5. ``numeric`` (the fallback, shown as such): the difference is evaluated with 50
+5. ``numeric`` (the fallback, shown as such), used only when no symbolic check could decide:
+   a step whose difference simplifies to a nonzero constant is rejected outright, however small
+   the constant. (``equals`` answering ``False`` is not taken as a disproof: it is wrong for
+   :math:`\arctan p + \arctan(1/p) = \pi/2`, :math:`p > 0`.) The difference is evaluated with 50
    significant digits at five fixed points per free symbol (rationals spread over
    :math:`[-3.5, 3.5]`; positive ones for positive symbols, integers for integer symbols)
    and must be below :math:`10^{-30}` times the size of the expressions at every point
@@ -64,17 +67,20 @@ def _apply_definitions(expr, definitions):
 
 
 def _is_zero_symbolically(difference):
-    """The name of the first symbolic check that shows ``difference == 0``, else None."""
+    """How ``difference == 0`` was settled: a check's name, ``False`` if disproved, or ``None``."""
     if difference == 0:
         return "identical"
-    if sp.simplify(difference) == 0:
+    simplified = sp.simplify(difference)
+    if simplified == 0:
         return "simplify"
+    if simplified.is_number and simplified.is_zero is False:
+        return False  # a nonzero constant, however small: no numeric check may overrule it
     if sp.simplify(difference.rewrite(sp.exp)) == 0:
         return "rewrite(exp)"
     sympy.core.random.seed(2024)  # equals() tries random points; make it repeatable
     if difference.equals(0) is True:
         return "equals"
-    return None
+    return None  # equals() can also answer False wrongly (e.g. atan(p) + atan(1/p) - pi/2)
 
 
 def _points_for(symbol):
@@ -135,9 +141,9 @@ def verify_equal(a, b, *, definitions=None, numeric_fallback=True):
         return max(methods, key=_METHOD_ORDER.index)
     a, b = a.doit(), b.doit()
     method = _is_zero_symbolically(a - b)
-    if method is not None:
+    if method:
         return method
-    if numeric_fallback and _is_zero_numerically(a, b):
+    if method is None and numeric_fallback and _is_zero_numerically(a, b):
         return "numeric"
     raise DerivationError(f"{sp.sstr(a)} and {sp.sstr(b)} could not be shown equal")
 

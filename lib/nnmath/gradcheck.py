@@ -36,8 +36,10 @@ def numerical_grad(f, x, eps=None):
 
     Notes
     -----
-    Each step is rounded so that :math:`x_i \pm h_i` are exact floats at the distance
-    used in the denominator (the classic ``h = (x + h) - x`` trick).
+    :math:`x_i + h_i` and :math:`x_i - h_i` are rounded to floats, so the distances actually
+    stepped are measured after rounding and their sum is the denominator (the classic
+    ``h = (x + h) - x`` trick, applied to each side): the quotient is the exact slope of the
+    secant through the two points evaluated, e.g. exactly 1 for :math:`f(x) = x`.
 
     Examples
     --------
@@ -57,13 +59,14 @@ def numerical_grad(f, x, eps=None):
     grad = np.empty_like(point)
     for index in np.ndindex(point.shape):
         original = point[index]
-        step = (original + steps[index]) - original
-        point[index] = original + step
+        point[index] = original + steps[index]
+        forward_step = point[index] - original  # the distance actually stepped, after rounding
         forward = _scalar(f(point))
-        point[index] = original - step
+        point[index] = original - steps[index]
+        backward_step = original - point[index]
         backward = _scalar(f(point))
         point[index] = original
-        grad[index] = (forward - backward) / (2 * step)
+        grad[index] = (forward - backward) / (forward_step + backward_step)
     return grad
 
 

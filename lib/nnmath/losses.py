@@ -19,12 +19,14 @@ References
 .. [2] K. Saitoh, *Deep Learning from Scratch*, O'Reilly Japan, 2016, §4.2 and appendix A.
 """
 
+import functools
+
 import numpy as np
 from scipy import special
 
+from ._blocks import elementwise, elementwise_sum, row_blocks
 from ._checks import as_float_array
-from .sigmoid import sigmoid
-from .softmax import log_softmax, softmax
+from .softmax import _exp_top_and_rest, _log1p_tail, _sum_dtype, _wide
 
 
 class _Labels:
@@ -57,6 +59,13 @@ def _check_scores(values, name):
     return values
 
 
+def _all_finite(values, non_negative=False):
+    """True when every entry is finite (and >= 0). Two reductions instead of boolean arrays:
+    NaN propagates through min and max and fails every comparison."""
+    low, high = values.min(), values.max()
+    return bool(np.isfinite(low) and np.isfinite(high) and (low >= 0 or not non_negative))
+
+
 def _first_index(mask):
     """The first True position of ``mask`` as an int (1-D) or a tuple."""
     position = tuple(int(i) for i in np.argwhere(mask)[0])
@@ -80,10 +89,10 @@ def _check_labels(labels, values, name, *, label_name="labels", non_negative=Tru
         return _Labels(indices=array.astype(np.intp, copy=False))
     if array.shape == values.shape:
         distribution = as_float_array(array, label_name).astype(values.dtype, copy=False)
-        invalid = ~np.isfinite(distribution)
-        if non_negative:
-            invalid |= distribution < 0
-        if invalid.any():
+        if not _all_finite(distribution, non_negative):
+            invalid = ~np.isfinite(distribution)
+            if non_negative:
+                invalid |= distribution < 0
             where = _first_index(invalid) if distribution.ndim else ()
             kind = "non-negative and finite" if non_negative else "finite"
             raise ValueError(f"{label_name} must be {kind}, got {float(distribution[where])} at index {where}")
@@ -239,11 +248,28 @@ def softmax_cross_entropy(logits, labels):
     """
     logits = _check_scores(logits, "logits")
     labels = _check_labels(labels, logits, "logits")
-    log_probs = log_softmax(logits)
-    if labels.indices is not None:
-        per_row = -labels.take(log_probs)
-    else:
-        per_row = -np.sum(labels.distribution * log_probs, axis=-1)
+    rows, indices, distribution = _as_rows(logits, labels)
+    per_row = np.empty(rows.shape[0], _wide(rows.dtype))
+    scratch = None
+    for block in row_blocks(*rows.shape):
+        x = rows[block]
+        if scratch is None:
+            scratch = np.empty(x.shape, x.dtype)
+        e_block = scratch[: x.shape[0]]
+        _, row_max, top, rest = _exp_top_and_rest(x, e_block)
+        lse_minus_max = _log1p_tail(row_max, top, rest)[:, 0]  # LSE - m = log(1 + s/t) >= 0
+        if indices is not None:
+            # -log softmax(a)_t = (m - a_t) + log(1 + s/t): two terms >= 0, so nothing cancels;
+            # for a confident row (t the argmax) it is log1p(s/t) itself, not log(1) = 0.
+            picked = np.take_along_axis(x, indices[block, np.newaxis], axis=1)[:, 0]
+            per_row[block] = (row_max[:, 0].astype(per_row.dtype) - picked) + lse_minus_max
+        else:
+            # sum_k t_k (LSE - a_k) = sum_k t_k (m - a_k) + (sum_k t_k) log(1 + s/t): terms >= 0.
+            t = distribution[block]
+            np.multiply(np.subtract(row_max, x, out=e_block), t, out=e_block)
+            weighted_gaps = np.sum(e_block, axis=1, dtype=_sum_dtype(x.dtype))
+            label_sums = np.sum(t, axis=1, dtype=_sum_dtype(x.dtype))
+            per_row[block] = weighted_gaps + label_sums * lse_minus_max
     return logits.dtype.type(np.mean(per_row))
 
 
@@ -263,28 +289,66 @@ def softmax_cross_entropy_grad(logits, labels):
     """
     logits = _check_scores(logits, "logits")
     labels = _check_labels(labels, logits, "logits")
-    grad = softmax(logits)
+    rows, indices, distribution = _as_rows(logits, labels)
+    batch = rows.shape[0]
+    grad = np.empty(rows.shape, rows.dtype)
+    scratch = None
+    for block in row_blocks(*rows.shape):
+        x, e = rows[block], grad[block]
+        index, _, top, rest = _exp_top_and_rest(x, e)  # e = exp(a - c), 0 at each row's max
+        np.put_along_axis(e, index, top.astype(e.dtype), axis=1)
+        total = top + rest  # S, the sum of all the terms
+        scale = (1 / (batch * total)).astype(e.dtype)  # y_k / N = e_k * scale
+        # y_t - 1 = -(S - e_t) / S cancels when y_t is close to 1. S - e_t is the sum of the
+        # other terms: s itself when t is the row's max, and >= S/2 (no cancellation) otherwise.
+        others_of_max = rest.astype(e.dtype)
+        if indices is not None:
+            t = indices[block, np.newaxis]
+            others = np.where(t == index, others_of_max, total.astype(e.dtype) - np.take_along_axis(e, t, axis=1))
+            e *= scale
+            np.put_along_axis(e, t, -others * scale, axis=1)
+        else:
+            # y_k T - t_k = (e_k (T - t_k) - t_k (S - e_k)) / S with T = sum_k t_k: the same
+            # "other terms" S - e_k, so a one-hot row gives exactly the index result.
+            t = distribution[block]
+            if scratch is None:
+                scratch = np.empty(e.shape, e.dtype)
+            others = scratch[: e.shape[0]]
+            np.subtract(total.astype(e.dtype), e, out=others)
+            np.put_along_axis(others, index, others_of_max, axis=1)
+            label_sums = np.sum(t, axis=1, keepdims=True, dtype=_sum_dtype(e.dtype)).astype(e.dtype)
+            np.multiply(others, t, out=others)
+            np.multiply(e, np.subtract(label_sums, t), out=e)
+            e -= others
+            e *= scale
+    return grad.reshape(logits.shape).astype(logits.dtype, copy=False)
+
+
+def _as_rows(logits, labels):
+    """``(rows, indices, distribution)``: the logits as ``(N, n)`` (float16 as float32) and the
+    labels as ``(N,)`` indices or an ``(N, n)`` distribution (the other one is None)."""
+    work = logits.astype(np.float32) if logits.dtype == np.float16 else logits
+    rows = work.reshape(-1, work.shape[-1])
     if labels.indices is not None:
-        np.put_along_axis(grad, labels.indices[..., np.newaxis], labels.take(grad) - 1, axis=-1)
-    else:
-        grad *= np.sum(labels.distribution, axis=-1, keepdims=True)
-        grad -= labels.distribution
-    grad /= _batch_size(logits)
-    return grad
+        return rows, labels.indices.reshape(-1), None
+    return rows, None, labels.distribution.astype(work.dtype, copy=False).reshape(rows.shape)
 
 
 def _check_binary(logits, targets):
+    """``(logits, targets, dtype)``: both as arrays of the dtype to compute in (float16 as
+    float32, where the factor 1/M alone can underflow), and the dtype to return."""
     logits = as_float_array(logits, "logits")
     if logits.size == 0:
         raise ValueError(f"logits must hold at least one element, got shape {logits.shape}")
     targets = as_float_array(targets, "targets")
     if targets.shape != logits.shape:
         raise ValueError(f"targets must have the shape of logits {logits.shape}, got shape {targets.shape}")
-    outside = ~((targets >= 0) & (targets <= 1))
-    if outside.any():
+    if not (targets.min() >= 0 and targets.max() <= 1):  # two reductions; NaN fails both tests
+        outside = ~((targets >= 0) & (targets <= 1))
         where = _first_index(outside) if targets.ndim else ()
         raise ValueError(f"targets must lie in [0, 1], got {float(targets[where])} at index {where}")
-    return logits, targets.astype(logits.dtype, copy=False)
+    work = np.float32 if logits.dtype == np.float16 else logits.dtype
+    return logits.astype(work, copy=False), targets.astype(work, copy=False), logits.dtype
 
 
 def binary_cross_entropy_with_logits(logits, targets):
@@ -308,11 +372,30 @@ def binary_cross_entropy_with_logits(logits, targets):
     Notes
     -----
     The right-hand form follows from :math:`\log\sigma(z) = -\operatorname{softplus}(-z)`
-    and never evaluates :math:`\log 0`.
+    and never evaluates :math:`\log 0`. It is evaluated as
+
+    .. math:: \log(1 + e^{-|z|}) + \max\bigl(z(1 - t),\ -z t\bigr),
+
+    three terms :math:`\ge 0`: ``log1p`` keeps :math:`e^{-|z|}` when it is tiny, and the
+    maximum equals :math:`\max(z, 0) - z t` without its cancellation when
+    :math:`t \approx 1`. Elements are summed block by block, in float64.
     """
-    logits, targets = _check_binary(logits, targets)
-    per_element = np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
-    return logits.dtype.type(np.mean(per_element))
+    logits, targets, dtype = _check_binary(logits, targets)
+    accumulate = _sum_dtype(logits.dtype).type
+    total = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=2, accumulate=accumulate)
+    return dtype.type(total / logits.size)
+
+
+def _binary_cross_entropy_block(z, t, out, gap, other):
+    """``out`` = the loss of each element of one block."""
+    np.exp(np.negative(np.abs(z, out=out), out=out), out=out)  # e^-|z| in (0, 1]: no overflow
+    np.log1p(out, out=out)  # log(1 + e^-|z|), exact even where e^-|z| is far below 1
+    # max(z, 0) - z t: for z >= 0 it is z (1 - t) >= 0 >= -z t, for z < 0 it is
+    # -z t >= 0 >= z (1 - t). Two products and no subtraction of nearly equal numbers
+    # (z - z t loses every digit when t is close to 1).
+    np.multiply(z, np.subtract(1, t, out=gap), out=gap)
+    np.negative(np.multiply(z, t, out=other), out=other)
+    out += np.maximum(gap, other, out=gap)
 
 
 def binary_cross_entropy_with_logits_grad(logits, targets):
@@ -324,6 +407,29 @@ def binary_cross_entropy_with_logits_grad(logits, targets):
     -------
     numpy.ndarray
         The shape and float dtype of ``logits``.
+
+    Notes
+    -----
+    With :math:`e = e^{-|z|}` and :math:`\sigma(z) = n / (1 + e)`, where the numerator
+    :math:`n` is 1 for :math:`z \ge 0` and :math:`e` for :math:`z < 0` (as in
+    :func:`~nnmath.sigmoid`),
+
+    .. math:: \sigma(z) - t = \frac{(n - t) - t e}{1 + e}.
+
+    For a hard target the numerator has no cancellation: :math:`t = 1, z > 0` gives
+    :math:`-e/(1 + e)`, the exact :math:`-\sigma(-z)`, where :math:`\sigma(z) - 1`
+    computed directly is 0 as soon as :math:`\sigma(z)` rounds to 1.
     """
-    logits, targets = _check_binary(logits, targets)
-    return (sigmoid(logits) - targets) / logits.size
+    logits, targets, dtype = _check_binary(logits, targets)
+    kernel = functools.partial(_binary_cross_entropy_grad_block, size=logits.size)
+    return elementwise(kernel, logits, targets, scratch=2).astype(dtype, copy=False)
+
+
+def _binary_cross_entropy_grad_block(z, t, out, e, other, size):
+    """``out = ((n - t) - t e) / ((1 + e) M)`` for one block."""
+    np.exp(np.negative(np.abs(z, out=e), out=e), out=e)  # e = e^-|z| in (0, 1]
+    np.maximum(np.sign(z, out=out), e, out=out)  # n: 1 for z >= 0, e for z < 0 (see sigmoid)
+    out -= t
+    out -= np.multiply(t, e, out=other)
+    np.multiply(np.add(e, 1, out=e), size, out=e)
+    out /= e

@@ -10,6 +10,7 @@ References
 
 import numpy as np
 
+from ._blocks import elementwise
 from ._checks import as_float_array
 
 
@@ -37,7 +38,12 @@ def sigmoid(x):
     .. math:: \sigma(x) = \frac{1}{1 + e} \ (x \ge 0), \qquad
               \sigma(x) = \frac{e}{1 + e} \ (x < 0),
 
-    so both branches stay finite and keep full relative precision.
+    so both branches stay finite and keep full relative precision. The quotient for
+    :math:`x < 0` is rounded once, so a result in the subnormal range (:math:`x < -708`
+    in float64) is :math:`e^{x}` itself, where :math:`1/(1 + e^{-x})` gives 0. The
+    numerator (1 or :math:`e`) is picked arithmetically, as :math:`\max(\operatorname{sign} x, e)`,
+    not with ``np.where``, and the formula runs block by block (``nnmath._blocks``), so
+    the whole costs about two ``np.exp``.
 
     Examples
     --------
@@ -47,9 +53,19 @@ def sigmoid(x):
     0.0
     """
     x = as_float_array(x, "x")
-    e = np.exp(-np.abs(x))
-    positive_branch = 1 / (1 + e)
-    return np.where(x >= 0, positive_branch, e * positive_branch)
+    return elementwise(_sigmoid_block, x, scratch=1)
+
+
+def _sigmoid_block(x, out, e):
+    """``out = sigmoid(x)`` for one block, as ``numerator / (1 + e)``."""
+    # e = exp(-|x|) lies in (0, 1] whatever the sign of x, so it never overflows.
+    np.exp(np.negative(np.abs(x, out=e), out=e), out=e)
+    # The numerator is 1 for x >= 0 and e for x < 0. max(sign(x), e) picks it without a
+    # branch: sign is 1 (or 0 at x = 0, where e = 1) on the right and -1 < e on the left.
+    # So x < 0 gets exp(x) / (1 + exp(x)) with one rounded division, and a result in the
+    # subnormal range is exp(x) itself, not 0 (1 / (1 + exp(-x)) overflows to 1 / inf there).
+    np.maximum(np.sign(x, out=out), e, out=out)
+    np.divide(out, np.add(e, 1, out=e), out=out)
 
 
 def sigmoid_grad(x):
@@ -79,9 +95,14 @@ def sigmoid_grad(x):
     0.25
     """
     x = as_float_array(x, "x")
-    e = np.exp(-np.abs(x))
-    reciprocal = 1 / (1 + e)
-    return e * reciprocal * reciprocal
+    return elementwise(_sigmoid_grad_block, x, scratch=1)
+
+
+def _sigmoid_grad_block(x, out, d):
+    """``out = e / (1 + e)**2`` with ``e = exp(-|x|)`` for one block."""
+    np.exp(np.negative(np.abs(x, out=out), out=out), out=out)  # e in (0, 1]: no overflow
+    np.add(out, 1, out=d)
+    np.divide(out, np.multiply(d, d, out=d), out=out)
 
 
 def tanh(x):

@@ -1,0 +1,320 @@
+r"""Measuring accuracy in units in the last place (ulp), against mpmath.
+
+The error of a floating-point result :math:`\hat y` is measured against the exact value
+:math:`y` of the function at the exact (floating-point) input, in units of the spacing of
+floats at :math:`y` in the result's dtype:
+
+.. math:: \operatorname{err}(\hat y) = \frac{|\hat y - y|}{\operatorname{ulp}(y)}, \qquad
+          \operatorname{ulp}(y) = 2^{\max(\lfloor \log_2 |y| \rfloor,\ e_{\min}) - p + 1}
+
+with :math:`p` the precision (53 bits in float64, 24 in float32) and :math:`e_{\min}` the
+smallest normal exponent, so that below the normal range an ulp is the spacing of the
+subnormals. A correctly rounded result has an error of at most 0.5.
+
+The exact values come from mpmath with 50 significant digits, written from each
+function's definition. Two identities are used because 50 digits alone cannot see them:
+:math:`\log \sum_j e^{a_j - m} = \operatorname{log1p}\bigl(\sum_{j \ne k} e^{a_j - m}\bigr)` for one
+index :math:`k` with :math:`a_k = m` (otherwise :math:`1 + 10^{-300}` is 1 at 50 digits) and
+:math:`1 - \operatorname{softmax}(a)_t = \sum_{j \ne t} \operatorname{softmax}(a)_j`. Differences
+:math:`a_j - m` are formed exactly (``exact=True``), whatever the exponents.
+
+:func:`accuracy_grid` is the fixed, seeded set of inputs on which the book and the tests
+measure: extremes up to :math:`\pm 10^{300}` (float64) and the float32 overflow point, rows
+whose entries differ by hundreds to thousands, rows of equal values, and results in the
+subnormal range.
+
+Examples
+--------
+>>> import numpy as np, mpmath
+>>> float(ulp_error(np.float64(1.0) + 2.0**-52, mpmath.mpf(1))[()])
+1.0
+"""
+
+import mpmath
+import numpy as np
+
+DIGITS = 50
+# Beyond this distance below the maximum an exponential is below 1e-1300 of the largest
+# term: nothing at 50 digits, and far below the smallest subnormal of any dtype here.
+_NEGLIGIBLE = 3000
+
+
+# Measuring. ---------------------------------------------------------------------------
+
+
+def ulp(value, dtype):
+    """The ulp of the exact value ``value`` (an mpf) in ``dtype``, as an mpf."""
+    finfo = np.finfo(dtype)
+    precision = finfo.nmant + 1
+    if value == 0:
+        exponent = finfo.minexp
+    else:
+        exponent = max(int(mpmath.frexp(abs(value))[1]) - 1, finfo.minexp)
+    return mpmath.ldexp(1, exponent - precision + 1)
+
+
+def ulp_error(computed, exact, scale=None):
+    """Elementwise ``|computed - exact| / ulp(scale)`` in the dtype of ``computed``.
+
+    Parameters
+    ----------
+    computed : numpy.ndarray
+        Floating-point results.
+    exact : array_like of mpf
+        The exact values, of ``computed``'s shape.
+    scale : array_like of mpf, optional
+        Whose ulp to measure in (default: ``exact``). For a difference that can cancel,
+        such as :math:`y_k - t_k`, the size of its terms is the fair yardstick.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 errors, the shape of ``computed``. ``inf`` where ``computed`` is not finite
+        but ``exact`` is; 0 where ``exact`` is beyond the dtype's range and ``computed`` is the
+        infinity it rounds to.
+    """
+    computed = np.asarray(computed)
+    exact = np.asarray(exact, dtype=object)
+    scale = exact if scale is None else np.asarray(scale, dtype=object)
+    largest = mpmath.mpf(float(np.finfo(computed.dtype).max))
+    errors = np.empty(computed.shape, dtype=np.float64)
+    with mpmath.workdps(DIGITS):
+        for index in np.ndindex(computed.shape):
+            got, want = float(computed[index]), mpmath.mpf(exact[index])
+            if abs(want) > largest:  # overflows: only the infinity of the right sign is right
+                errors[index] = 0.0 if np.isinf(got) and (got > 0) == (want > 0) else np.inf
+            elif not np.isfinite(got):
+                errors[index] = np.inf
+            else:
+                unit = ulp(abs(mpmath.mpf(scale[index])), computed.dtype)
+                errors[index] = float(abs(mpmath.mpf(got) - want) / unit)
+    return errors
+
+
+# Exact values, elementwise. --------------------------------------------------------------
+
+
+def _elementwise(function, x):
+    x = np.asarray(x)
+    with mpmath.workdps(DIGITS):
+        values = [function(mpmath.mpf(float(v))) for v in x.ravel()]
+    return np.array(values, dtype=object).reshape(x.shape)
+
+
+def _exp(u):
+    """e^u, with arguments below -3000 (results below 1e-1300) taken as 0."""
+    return mpmath.exp(u) if u > -_NEGLIGIBLE else mpmath.mpf(0)
+
+
+def _sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x)) if x > -_NEGLIGIBLE else mpmath.mpf(0)
+
+
+def _sigmoid_grad(x):
+    if abs(x) > _NEGLIGIBLE:
+        return mpmath.mpf(0)
+    return mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2
+
+
+def _softplus(u):
+    """log(1 + e^u), the definition (log1p: 1 + e^-700 is 1 at 50 digits)."""
+    return u + mpmath.log1p(_exp(-u)) if u > 0 else mpmath.log1p(_exp(u))
+
+
+def exact_sigmoid(x):
+    r""":math:`1/(1 + e^{-x})` at 50 digits, elementwise (an object array of mpf)."""
+    return _elementwise(_sigmoid, x)
+
+
+def exact_sigmoid_grad(x):
+    r""":math:`e^{-x}/(1 + e^{-x})^2` at 50 digits, elementwise."""
+    return _elementwise(_sigmoid_grad, x)
+
+
+def exact_tanh(x):
+    r""":math:`\tanh x` at 50 digits, elementwise."""
+    return _elementwise(mpmath.tanh, x)
+
+
+def exact_binary_cross_entropy(z, t):
+    r"""Per element :math:`t\,\operatorname{softplus}(-z) + (1 - t)\operatorname{softplus}(z)`,
+    i.e. :math:`-t \log\sigma(z) - (1 - t)\log(1 - \sigma(z))`, at 50 digits."""
+    z, t = np.broadcast_arrays(np.asarray(z), np.asarray(t))
+    with mpmath.workdps(DIGITS):
+        values = [
+            mpmath.mpf(float(b)) * _softplus(-mpmath.mpf(float(a))) + (1 - mpmath.mpf(float(b))) * _softplus(mpmath.mpf(float(a)))
+            for a, b in zip(z.ravel(), t.ravel())
+        ]
+    return np.array(values, dtype=object).reshape(z.shape)
+
+
+def exact_binary_cross_entropy_grad(z, t):
+    r"""Per element :math:`\sigma(z) - t` at 50 digits (without the :math:`1/M`).
+
+    Written as :math:`(1 - t)\,\sigma(z) - t\,\sigma(-z)`, the same number, so that a hard
+    target keeps its digits: :math:`\sigma(120) - 1 = -\sigma(-120) \approx -10^{-52}`,
+    where :math:`\sigma(120)` itself is 1 at 50 digits.
+    """
+    z, t = np.broadcast_arrays(np.asarray(z), np.asarray(t))
+    with mpmath.workdps(DIGITS):
+        values = []
+        for a, b in zip(z.ravel(), t.ravel()):
+            a, b = mpmath.mpf(float(a)), mpmath.mpf(float(b))
+            values.append((1 - b) * _sigmoid(a) - b * _sigmoid(-a))
+    return np.array(values, dtype=object).reshape(z.shape)
+
+
+# Exact values, along the last axis. ------------------------------------------------------
+
+
+def _row_parts(row):
+    """``(m, d, tail)`` of one row: its max, the exact differences a_j - m, and log sum_j e^(a_j - m)."""
+    values = [mpmath.mpf(float(v)) for v in row]
+    top = max(range(len(values)), key=lambda j: values[j])
+    m = values[top]
+    d = [mpmath.fsub(v, m, exact=True) for v in values]
+    tail = mpmath.log1p(mpmath.fsum(_exp(dj) for j, dj in enumerate(d) if j != top))
+    return m, d, tail
+
+
+def _by_row(function, x, width):
+    x = np.asarray(x)
+    rows = x.reshape(-1, x.shape[-1])
+    with mpmath.workdps(DIGITS):
+        values = [function(*_row_parts(row)) for row in rows]
+    shape = x.shape[:-1] + ((x.shape[-1],) if width else ())
+    return np.array(values, dtype=object).reshape(shape)
+
+
+def exact_logsumexp(x):
+    r""":math:`\log \sum_j e^{a_j}` of each row (last axis) at 50 digits."""
+    return _by_row(lambda m, d, tail: m + tail, x, width=False)
+
+
+def exact_log_softmax(x):
+    r""":math:`a_k - \log \sum_j e^{a_j}` along the last axis at 50 digits."""
+    return _by_row(lambda m, d, tail: [dk - tail for dk in d], x, width=True)
+
+
+def exact_softmax(x):
+    r""":math:`e^{a_k} / \sum_j e^{a_j}` along the last axis at 50 digits."""
+    return _by_row(lambda m, d, tail: [_exp(dk - tail) for dk in d], x, width=True)
+
+
+def exact_softmax_cross_entropy_rows(logits, labels):
+    r"""Per row :math:`\sum_k t_k\,(\operatorname{LSE}(a) - a_k)` at 50 digits.
+
+    ``labels`` are class indices (shape ``logits.shape[:-1]``) or distributions (the shape
+    of ``logits``). The loss of :func:`~nnmath.softmax_cross_entropy` is their mean.
+    """
+    distribution = _as_distribution(logits, labels)
+    log_probs = exact_log_softmax(logits).reshape(-1, np.shape(logits)[-1])
+    with mpmath.workdps(DIGITS):
+        values = [
+            -mpmath.fsum(mpmath.mpf(float(tk)) * lk for tk, lk in zip(t_row, l_row) if tk != 0)
+            for t_row, l_row in zip(distribution.reshape(log_probs.shape), log_probs)
+        ]
+    return np.array(values, dtype=object).reshape(np.shape(logits)[:-1])
+
+
+def exact_softmax_cross_entropy_grad_rows(logits, labels):
+    r"""Per row :math:`y_k \sum_j t_j - t_k`, :math:`y = \operatorname{softmax}(a)`, at 50 digits.
+
+    The gradient of :func:`~nnmath.softmax_cross_entropy` is this divided by the batch size.
+    Where :math:`t_k = 1` is the only label, :math:`y_k - 1 = -\sum_{j \ne k} y_j`, so that
+    a probability within :math:`10^{-300}` of 1 still gives the right difference.
+    """
+    distribution = _as_distribution(logits, labels)
+    probs = exact_softmax(logits).reshape(-1, np.shape(logits)[-1])
+    rows = []
+    with mpmath.workdps(DIGITS):
+        for t_row, y_row in zip(distribution.reshape(probs.shape), probs):
+            t_row = [mpmath.mpf(float(tk)) for tk in t_row]
+            total = mpmath.fsum(t_row)
+            if total == 1 and sorted(t_row)[-1] == 1:  # one-hot
+                rows.append([-mpmath.fsum(y for j, y in enumerate(y_row) if j != k) if tk == 1 else yk for k, (yk, tk) in enumerate(zip(y_row, t_row))])
+            else:
+                rows.append([yk * total - tk for yk, tk in zip(y_row, t_row)])
+    return np.array(rows, dtype=object).reshape(np.shape(logits))
+
+
+def _as_distribution(logits, labels):
+    labels = np.asarray(labels)
+    if labels.shape == np.shape(logits):
+        return labels
+    return np.eye(np.shape(logits)[-1])[labels]
+
+
+# The grid. -------------------------------------------------------------------------------
+
+
+def accuracy_grid(dtype):
+    """The fixed inputs on which accuracy is measured, for float64 or float32.
+
+    Returns
+    -------
+    dict
+        ``x``: 1-D array of elementwise inputs, from 0 and the smallest subnormal to
+        :math:`\\pm` the largest float, dense where the results are subnormal and where
+        exponentials overflow. ``targets``: a target in [0, 1] for each ``x`` (0, 1, 1/2,
+        values close to 0 or 1, uniform ones). ``rows``: a list of 2-D arrays of logits (one
+        per row length), with ``labels`` (class indices, the max, the min or random) and
+        ``soft_labels`` (one-hot, near one-hot, uniform, random, not summing to 1) for each.
+    """
+    dtype = np.dtype(dtype)
+    double = dtype == np.float64
+    rng = np.random.default_rng(20261126 if double else 20261127)
+    finfo = np.finfo(dtype)
+    big = 709.78 if double else 88.72  # exp overflows beyond this
+    sub = 745.13 if double else 103.97  # exp(-sub) is the smallest subnormal
+    huge = [1e10, 1e100, 1e300] if double else [1e10, 1e30, 3e38]
+
+    points = [0.0, float(finfo.smallest_subnormal), float(finfo.tiny), 1e-30, 1e-8, 2.0**-20, 0.5, 1.0, 2.0, 16.0, 17.5, 20.0, 36.5, 40.0]
+    points += [big - 1, big - 0.01, big, big + 0.01, big + 1, sub - 37, sub - 1, sub - 0.01, sub, sub + 0.01, 1000.0]
+    points += huge + [float(finfo.max)]
+    x = np.concatenate(
+        [
+            [-0.0],
+            points,
+            np.negative(points),
+            rng.uniform(-1, 1, 40),
+            rng.uniform(-40, 40, 160),
+            rng.uniform(-sub - 5, big + 5, 100),
+            -rng.uniform(big - 37, sub, 80),  # results in the subnormal range
+            np.sign(rng.uniform(-1, 1, 40)) * 10.0 ** rng.uniform(-30, np.log10(float(finfo.max)) - 1, 40),
+        ]
+    ).astype(dtype)
+    special_targets = [0.0, 1.0, 0.5, 0.25, 1 - 2.0**-20, 2.0**-20, 0.999, 0.001]
+    targets = np.concatenate([np.tile(special_targets, x.size // len(special_targets) + 1)[: x.size // 2], rng.uniform(0, 1, x.size - x.size // 2)])
+    targets = rng.permutation(targets).astype(dtype)
+
+    spread = 1000.0 if double else 120.0
+    offsets = [big - 4, big - 1, big + 1, big + 20, 10 * big, 1e4, -1e4] + huge + [-h for h in huge]
+
+    def rows_of(n):
+        made = [rng.normal(scale=s, size=(12, n)) for s in (1.0, 10.0, 100.0, spread)]
+        made += [rng.normal(scale=s, size=(4, n)) + offset for offset in offsets for s in (1.0, 30.0)]
+        top = rng.uniform(-spread, spread, size=(16, 1))
+        made.append(top - rng.uniform(0, spread * 1.5, size=(16, n)))  # entries hundreds to thousands apart
+        made.append(rng.uniform(-sub, 20, size=(8, 1)) + np.zeros((8, n)))  # rows of equal values
+        made.append(np.array([[v] * n for v in (0.0, 1.0, -1.0, big, -big, 1000.0, huge[-1], -huge[-1])]))
+        # subnormal results: entries sub - 37 to sub below the max
+        made.append(rng.uniform(-5, 40, size=(12, 1)) - np.concatenate([np.zeros((12, 1)), rng.uniform(sub - 37, sub + 0.5, size=(12, n - 1))], axis=1))
+        made.append(np.array([[a, 0.0] + [-a] * (n - 2) for a in (15.0, 30.0, 89.0, 89.3, 300.0, big - 1, big, sub, 1000.0)]))
+        return np.concatenate(made).astype(dtype)
+
+    rows = [rows_of(2), rows_of(3), rows_of(5), rng.normal(scale=4, size=(3, 100)).astype(dtype)]
+    labels, soft_labels = [], []
+    for logits in rows:
+        count, n = logits.shape
+        kind = np.arange(count) % 3
+        index = np.where(kind == 0, np.argmax(logits, axis=1), np.where(kind == 1, np.argmin(logits, axis=1), rng.integers(0, n, count)))
+        labels.append(index)
+        soft = rng.uniform(0, 1, size=(count, n))
+        soft /= soft.sum(axis=1, keepdims=True)
+        soft[0::5] = np.eye(n)[index[0::5]]  # one-hot, as a distribution
+        soft[1::5] = np.eye(n)[index[1::5]] * (1 - 1e-6) + 1e-6 / n  # nearly one-hot
+        soft[2::5] = 1.0 / n
+        soft[3::5] *= 1.5  # rows that sum to 1.5
+        soft_labels.append(soft.astype(dtype))
+    return {"x": x, "targets": targets, "rows": rows, "labels": labels, "soft_labels": soft_labels}

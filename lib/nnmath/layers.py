@@ -1,0 +1,214 @@
+"""Layers with a forward and a backward pass, for networks built by hand.
+
+Every layer follows one protocol:
+
+* ``forward(x)`` returns the output and remembers what ``backward`` needs;
+* ``backward(dout)`` takes the gradient of the final loss with respect to the layer's output
+  and returns it with respect to the layer's input, scaled by ``dout``
+  (the chain rule: ``dx = dout * local derivative``). Parameter gradients go to ``grads``.
+
+A single vector is a batch of one: ``Affine.forward`` of a ``(d_in,)`` vector returns a
+``(d_out,)`` vector and ``backward`` accepts a ``(d_out,)`` gradient. Neither method modifies its
+arguments. The activation layers use the library's own ``f`` / ``f_grad`` pairs, so a layer and
+its function can never disagree (``ReLU`` passes back 0 at an input of exactly 0, like
+``relu_grad``).
+
+References
+----------
+.. [1] K. Saitoh, *Deep Learning from Scratch*, O'Reilly Japan, 2016, ch. 5.
+"""
+
+import numpy as np
+
+from ._checks import as_float_array, check_real_parameter
+from .losses import softmax_cross_entropy, softmax_cross_entropy_grad
+from .relu import leaky_relu, leaky_relu_grad, relu, relu_grad
+from .sigmoid import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .softmax import softmax
+
+
+class Layer:
+    """Base class: parameters and their gradients by name, and the forward/backward protocol."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def _require_forward(self, attribute):
+        if getattr(self, attribute, None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
+
+
+def _check_dout(dout, shape, layer):
+    dout = as_float_array(dout, "dout")
+    if dout.shape != shape:
+        raise ValueError(f"dout must have the shape of {layer}'s output {shape}, got shape {dout.shape}")
+    return dout
+
+
+class Affine(Layer):
+    r"""Fully connected layer: :math:`y = xW + b`.
+
+    Parameters
+    ----------
+    W : array_like, shape (d_in, d_out)
+        Weights (copied).
+    b : array_like, shape (d_out,)
+        Biases (copied).
+
+    Notes
+    -----
+    For a batch :math:`X` of shape ``(N, d_in)`` and upstream gradient :math:`G = \partial E/\partial Y`:
+
+    .. math:: \frac{\partial E}{\partial X} = G W^\top, \qquad
+              \frac{\partial E}{\partial W} = X^\top G, \qquad
+              \frac{\partial E}{\partial b} = \textstyle\sum_{\text{rows}} G
+    """
+
+    def __init__(self, W, b):
+        super().__init__()
+        W = np.array(as_float_array(W, "W"), copy=True)
+        b = np.array(as_float_array(b, "b"), copy=True)
+        if W.ndim != 2:
+            raise ValueError(f"W must be a 2-D (d_in, d_out) matrix, got shape {W.shape}")
+        if b.shape != (W.shape[1],):
+            raise ValueError(f"b must have shape ({W.shape[1]},) to match W of shape {W.shape}, got shape {b.shape}")
+        self.params = {"W": W, "b": b}
+        self._x = None
+
+    @property
+    def W(self):
+        return self.params["W"]
+
+    @property
+    def b(self):
+        return self.params["b"]
+
+    def forward(self, x):
+        """``x @ W + b`` for ``x`` of shape ``(d_in,)`` or ``(N, d_in)``."""
+        x = as_float_array(x, "x")
+        d_in = self.W.shape[0]
+        if x.ndim not in (1, 2) or x.shape[-1] != d_in:
+            raise ValueError(f"x must have shape ({d_in},) or (N, {d_in}), got shape {x.shape}")
+        self._x = np.array(x, copy=True)  # kept for dW; a copy, so later edits of x cannot leak in
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        """Return dE/dx and store dE/dW, dE/db in ``grads``."""
+        self._require_forward("_x")
+        out_shape = self._x.shape[:-1] + (self.W.shape[1],)
+        dout = _check_dout(dout, out_shape, "Affine")
+        x2d, dout2d = np.atleast_2d(self._x), np.atleast_2d(dout)  # a vector is a batch of one
+        self.grads = {"W": x2d.T @ dout2d, "b": dout2d.sum(axis=0)}
+        return dout @ self.W.T
+
+
+class _Elementwise(Layer):
+    """An activation layer: forward stores the local derivative, backward multiplies by it."""
+
+    def forward(self, x):
+        x = as_float_array(x, "x")
+        self._local_grad = self._grad(x)
+        return self._f(x)
+
+    def backward(self, dout):
+        self._require_forward("_local_grad")
+        dout = _check_dout(dout, self._local_grad.shape, type(self).__name__)
+        return dout * self._local_grad
+
+
+class Sigmoid(_Elementwise):
+    r"""Sigmoid layer: :math:`y = \sigma(x)`, backward :math:`\text{dout}\cdot\sigma'(x)`."""
+
+    _local_grad = None
+
+    @staticmethod
+    def _f(x):
+        return sigmoid(x)
+
+    @staticmethod
+    def _grad(x):
+        return sigmoid_grad(x)
+
+
+class Tanh(_Elementwise):
+    r"""Tanh layer: :math:`y = \tanh x`, backward :math:`\text{dout}\cdot(1 - \tanh^2 x)`."""
+
+    _local_grad = None
+
+    @staticmethod
+    def _f(x):
+        return tanh(x)
+
+    @staticmethod
+    def _grad(x):
+        return tanh_grad(x)
+
+
+class ReLU(_Elementwise):
+    r"""ReLU layer: :math:`y = \max(x, 0)`, backward passes ``dout`` where :math:`x > 0`, else 0."""
+
+    _local_grad = None
+
+    @staticmethod
+    def _f(x):
+        return relu(x)
+
+    @staticmethod
+    def _grad(x):
+        return relu_grad(x)
+
+
+class LeakyReLU(_Elementwise):
+    r"""Leaky ReLU layer with negative slope ``alpha``; backward uses ``alpha`` for :math:`x \le 0`."""
+
+    _local_grad = None
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        self.alpha = check_real_parameter(alpha, "alpha")
+
+    def _f(self, x):
+        return leaky_relu(x, self.alpha)
+
+    def _grad(self, x):
+        return leaky_relu_grad(x, self.alpha)
+
+
+class SoftmaxWithLoss(Layer):
+    r"""Softmax followed by cross-entropy, fused: the last layer of a classifier.
+
+    ``forward(logits, labels)`` returns the mean loss
+    :math:`E = -\frac1N\sum \sum_k t_k \log \operatorname{softmax}(a)_k` (computed from the
+    log-softmax) and keeps the probabilities in ``probs``. ``backward(dout=1.0)`` returns
+    :math:`\text{dout}\cdot\frac{1}{N}\bigl(y \textstyle\sum_j t_j - t\bigr)`, which is
+    :math:`\text{dout}\cdot(y - t)/N` for labels that sum to 1.
+
+    ``labels`` are class indices of shape ``logits.shape[:-1]`` or distributions of the shape
+    of ``logits``, as in :func:`~nnmath.softmax_cross_entropy`.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.probs = None
+        self._logits = None
+        self._labels = None
+
+    def forward(self, logits, labels):
+        logits = as_float_array(logits, "logits")
+        loss = softmax_cross_entropy(logits, labels)  # validates both arguments
+        self._logits = np.array(logits, copy=True)
+        self._labels = np.array(labels, copy=True)
+        self.probs = softmax(logits)
+        return loss
+
+    def backward(self, dout=1.0):
+        """Gradient with respect to the logits, scaled by the scalar ``dout``."""
+        self._require_forward("_logits")
+        dout = as_float_array(dout, "dout")
+        if dout.size != 1:
+            raise ValueError(f"dout must be a scalar (the loss is a scalar), got shape {dout.shape}")
+        return softmax_cross_entropy_grad(self._logits, self._labels) * dout.reshape(())

@@ -1,0 +1,125 @@
+r"""A multi-layer network assembled from ``nnmath`` layers, and plain mini-batch SGD.
+
+No framework: a :class:`Network` is a list of layers ending in a :class:`SoftmaxWithLoss`.
+``loss`` runs the forward pass; ``backward`` runs the chain rule back through the layers and
+leaves each parameter's gradient in its layer's ``grads``; :func:`sgd_step` moves every
+parameter against its gradient.
+
+Weight initialisation, for an :class:`Affine` layer with ``fan_in`` inputs and ``fan_out``
+outputs (biases start at 0):
+
+* ``"xavier"`` (Glorot & Bengio 2010): :math:`W \sim \mathcal{N}(0, 2/(\text{fan\_in} + \text{fan\_out}))`,
+  which keeps the variance of activations and gradients roughly constant for tanh and sigmoid;
+* ``"he"`` (He et al. 2015): :math:`W \sim \mathcal{N}(0, 2/\text{fan\_in})`, the same for ReLU,
+  which zeroes half of its inputs;
+* a number :math:`s`: :math:`W \sim \mathcal{N}(0, s^2)`.
+
+References
+----------
+.. [1] X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward neural
+   networks", AISTATS 2010.
+.. [2] K. He, X. Zhang, S. Ren, J. Sun, "Delving deep into rectifiers", ICCV 2015.
+"""
+
+import numpy as np
+
+from ._checks import check_real_parameter
+from .layers import Affine, Layer, SoftmaxWithLoss
+
+
+class Network:
+    """Layers applied in order, then a softmax cross-entropy loss.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The hidden and output layers; the last one produces the logits.
+    """
+
+    def __init__(self, layers):
+        layers = list(layers)
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise TypeError("layers must be a non-empty list of nnmath layers")
+        self.layers = layers
+        self.loss_layer = SoftmaxWithLoss()
+
+    def predict(self, x):
+        """The logits for input ``x`` of shape ``(N, d_in)`` or ``(d_in,)``."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, labels):
+        """Mean softmax cross-entropy of the network on ``(x, labels)``."""
+        return self.loss_layer.forward(self.predict(x), labels)
+
+    def backward(self):
+        """Backpropagate from the last ``loss`` call; fills every layer's ``grads``.
+
+        Returns the gradient with respect to the network's input.
+        """
+        grad = self.loss_layer.backward(1.0)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def accuracy(self, x, labels):
+        """Fraction of rows whose largest logit is the label (integer class indices)."""
+        return float(np.mean(np.argmax(self.predict(x), axis=-1) == np.asarray(labels)))
+
+    def parameters(self):
+        """``(layer, name)`` for every parameter, in layer order."""
+        return [(layer, name) for layer in self.layers for name in layer.params]
+
+
+def sgd_step(network, learning_rate):
+    r"""One step of gradient descent on every parameter: :math:`\theta \leftarrow \theta - \eta\,\nabla_\theta E`.
+
+    Uses the gradients left by the last ``network.backward()``. Parameters are updated in place
+    (they belong to the network, not to the caller).
+    """
+    learning_rate = check_real_parameter(learning_rate, "learning_rate")
+    for layer, name in network.parameters():
+        layer.params[name] -= learning_rate * layer.grads[name]
+
+
+def mlp(sizes, activation, init="he", rng=None):
+    """A fully connected network: ``Affine`` layers of the given sizes with ``activation`` between.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[d_in, hidden_1, ..., hidden_k, n_classes]``.
+    activation : callable
+        Makes a fresh activation layer, e.g. ``nnmath.ReLU`` or ``lambda: nnmath.LeakyReLU(0.01)``.
+    init : {"he", "xavier"} or float
+        Weight initialisation (see the module docstring).
+    rng : numpy.random.Generator
+        The source of the initial weights (required, so that results are reproducible).
+
+    Returns
+    -------
+    Network
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    sizes = [int(size) for size in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes must list at least an input and an output size, all positive, got {sizes}")
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W = rng.normal(0.0, _init_scale(init, fan_in, fan_out), size=(fan_in, fan_out))
+        layers.append(Affine(W, np.zeros(fan_out)))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return Network(layers)
+
+
+def _init_scale(init, fan_in, fan_out):
+    if init == "he":
+        return np.sqrt(2.0 / fan_in)
+    if init == "xavier":
+        return np.sqrt(2.0 / (fan_in + fan_out))
+    if isinstance(init, str):
+        raise ValueError(f'init must be "he", "xavier" or a standard deviation, got {init!r}')
+    return check_real_parameter(init, "init")

@@ -1,0 +1,93 @@
+"""Network, mlp and sgd_step: backpropagation through a whole stack against numerical gradients."""
+
+import numpy as np
+import pytest
+
+import nnmath as nm
+
+ACTIVATIONS = [nm.Sigmoid, nm.Tanh, nm.ReLU, lambda: nm.LeakyReLU(0.05)]
+
+
+def small_problem(seed=7):
+    generator = np.random.default_rng(seed)
+    return generator.normal(size=(6, 5)), generator.integers(0, 3, size=6)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=["Sigmoid", "Tanh", "ReLU", "LeakyReLU"])
+def test_backpropagation_matches_numerical_gradients(activation):
+    x, labels = small_problem()
+    network = nm.mlp([5, 4, 4, 3], activation, init="xavier", rng=np.random.default_rng(1))
+    network.loss(x, labels)
+    dx = network.backward()
+    for layer, name in network.parameters():
+        original = layer.params[name].copy()
+
+        def loss_at(value, layer=layer, name=name):
+            layer.params[name] = value
+            return network.loss(x, labels)
+
+        numerical = nm.numerical_grad(loss_at, original)
+        layer.params[name] = original
+        assert nm.relative_error(layer.grads[name], numerical, floor=1e-6) < 1e-6, name
+    numerical_dx = nm.numerical_grad(lambda v: network.loss(v, labels), x)
+    assert nm.relative_error(dx, numerical_dx, floor=1e-6) < 1e-6
+
+
+def test_sgd_steps_decrease_the_loss_on_a_fixed_batch():
+    x, labels = small_problem()
+    network = nm.mlp([5, 8, 3], nm.Tanh, init="xavier", rng=np.random.default_rng(2))
+    losses = []
+    for _ in range(50):
+        losses.append(float(network.loss(x, labels)))
+        network.backward()
+        nm.sgd_step(network, 0.1)
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_sgd_step_moves_each_parameter_against_its_gradient():
+    x, labels = small_problem()
+    network = nm.mlp([5, 3], nm.ReLU, rng=np.random.default_rng(3))
+    layer = network.layers[0]
+    before = layer.W.copy()
+    network.loss(x, labels)
+    network.backward()
+    nm.sgd_step(network, 0.5)
+    np.testing.assert_allclose(layer.W, before - 0.5 * layer.grads["W"], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "init, fan_in, fan_out, expected_std", [("he", 400, 100, np.sqrt(2 / 400)), ("xavier", 400, 100, np.sqrt(2 / 500)), (0.3, 400, 100, 0.3)]
+)
+def test_initialisation_scales(init, fan_in, fan_out, expected_std):
+    network = nm.mlp([fan_in, fan_out], nm.ReLU, init=init, rng=np.random.default_rng(4))
+    weights = network.layers[0].W
+    assert weights.shape == (fan_in, fan_out)
+    assert abs(weights.std() / expected_std - 1) < 0.02  # 40,000 samples: the std is within ~0.4%
+    np.testing.assert_array_equal(network.layers[0].b, np.zeros(fan_out))
+
+
+def test_mlp_puts_activations_between_affine_layers_only():
+    network = nm.mlp([4, 3, 3, 2], nm.Tanh, rng=np.random.default_rng(5))
+    assert [type(layer).__name__ for layer in network.layers] == ["Affine", "Tanh", "Affine", "Tanh", "Affine"]
+
+
+def test_accuracy_counts_correct_argmax():
+    network = nm.Network([nm.Affine(np.eye(3), np.zeros(3))])
+    x = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0], [5.0, 0.0, 0.0]])
+    assert network.accuracy(x, [0, 1, 2, 1]) == 0.75
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: nm.Network([]), TypeError, "non-empty list of nnmath layers"),
+        (lambda: nm.mlp([4, 2], nm.ReLU), TypeError, "rng must be a numpy.random.Generator"),
+        (lambda: nm.mlp([4], nm.ReLU, rng=np.random.default_rng(0)), ValueError, "sizes must list"),
+        (lambda: nm.mlp([4, 2], nm.ReLU, init="lecun", rng=np.random.default_rng(0)), ValueError, "init must be"),
+        (lambda: nm.sgd_step(nm.Network([nm.ReLU()]), "fast"), TypeError, "learning_rate"),
+    ],
+)
+def test_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
