@@ -15,13 +15,14 @@ export PYTHONHASHSEED := 0
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab execute clean
+.PHONY: help book test lab execute bench clean
 
 help:
 	@echo "make book     build the book into _build/html (warnings are errors)"
 	@echo "make test     unit tests, doctests, nbval on every chapter, and the book build"
 	@echo "make lab      JupyterLab on chapters/ with nnmath importable"
 	@echo "make execute  re-run every chapter top to bottom and store its outputs"
+	@echo "make bench    time nnmath against np.exp, scipy.special (and PyTorch, if installed)"
 	@echo "make clean    remove _build (keep .venv)"
 
 $(READY): requirements.txt pyproject.toml
@@ -42,7 +43,10 @@ lab: $(READY)
 	$(BIN)/jupyter lab chapters/
 
 execute: $(READY)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 chapters/*.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False chapters/*.ipynb
+
+bench: $(READY)
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf _build

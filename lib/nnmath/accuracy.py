@@ -141,10 +141,10 @@ def exact_binary_cross_entropy(z, t):
     i.e. :math:`-t \log\sigma(z) - (1 - t)\log(1 - \sigma(z))`, at 50 digits."""
     z, t = np.broadcast_arrays(np.asarray(z), np.asarray(t))
     with mpmath.workdps(DIGITS):
-        values = [
-            mpmath.mpf(float(b)) * _softplus(-mpmath.mpf(float(a))) + (1 - mpmath.mpf(float(b))) * _softplus(mpmath.mpf(float(a)))
-            for a, b in zip(z.ravel(), t.ravel())
-        ]
+        values = []
+        for a, b in zip(z.ravel(), t.ravel()):
+            a, b = mpmath.mpf(float(a)), mpmath.mpf(float(b))
+            values.append(b * _softplus(-a) + (1 - b) * _softplus(a))
     return np.array(values, dtype=object).reshape(z.shape)
 
 
@@ -231,8 +231,9 @@ def exact_softmax_cross_entropy_grad_rows(logits, labels):
         for t_row, y_row in zip(distribution.reshape(probs.shape), probs):
             t_row = [mpmath.mpf(float(tk)) for tk in t_row]
             total = mpmath.fsum(t_row)
-            if total == 1 and sorted(t_row)[-1] == 1:  # one-hot
-                rows.append([-mpmath.fsum(y for j, y in enumerate(y_row) if j != k) if tk == 1 else yk for k, (yk, tk) in enumerate(zip(y_row, t_row))])
+            if total == 1 and sorted(t_row)[-1] == 1:  # one-hot: y_k - 1 = -(the other y_j)
+                others = [-mpmath.fsum(y for j, y in enumerate(y_row) if j != k) for k in range(len(y_row))]
+                rows.append([others[k] if tk == 1 else yk for k, (yk, tk) in enumerate(zip(y_row, t_row))])
             else:
                 rows.append([yk * total - tk for yk, tk in zip(y_row, t_row)])
     return np.array(rows, dtype=object).reshape(np.shape(logits))
@@ -269,8 +270,10 @@ def accuracy_grid(dtype):
     sub = 745.13 if double else 103.97  # exp(-sub) is the smallest subnormal
     huge = [1e10, 1e100, 1e300] if double else [1e10, 1e30, 3e38]
 
-    points = [0.0, float(finfo.smallest_subnormal), float(finfo.tiny), 1e-30, 1e-8, 2.0**-20, 0.5, 1.0, 2.0, 16.0, 17.5, 20.0, 36.5, 40.0]
-    points += [big - 1, big - 0.01, big, big + 0.01, big + 1, sub - 37, sub - 1, sub - 0.01, sub, sub + 0.01, 1000.0]
+    points = [0.0, float(finfo.smallest_subnormal), float(finfo.tiny), 1e-30, 1e-8, 2.0**-20]
+    points += [0.5, 1.0, 2.0, 16.0, 17.5, 20.0, 36.5, 40.0, 1000.0]
+    points += [big - 1, big - 0.01, big, big + 0.01, big + 1]  # exp overflows beyond big
+    points += [sub - 37, sub - 1, sub - 0.01, sub, sub + 0.01]  # exp(-x) is subnormal or 0
     points += huge + [float(finfo.max)]
     x = np.concatenate(
         [
@@ -285,7 +288,8 @@ def accuracy_grid(dtype):
         ]
     ).astype(dtype)
     special_targets = [0.0, 1.0, 0.5, 0.25, 1 - 2.0**-20, 2.0**-20, 0.999, 0.001]
-    targets = np.concatenate([np.tile(special_targets, x.size // len(special_targets) + 1)[: x.size // 2], rng.uniform(0, 1, x.size - x.size // 2)])
+    half = x.size // 2
+    targets = np.concatenate([np.resize(special_targets, half), rng.uniform(0, 1, x.size - half)])
     targets = rng.permutation(targets).astype(dtype)
 
     spread = 1000.0 if double else 120.0
@@ -299,8 +303,10 @@ def accuracy_grid(dtype):
         made.append(rng.uniform(-sub, 20, size=(8, 1)) + np.zeros((8, n)))  # rows of equal values
         made.append(np.array([[v] * n for v in (0.0, 1.0, -1.0, big, -big, 1000.0, huge[-1], -huge[-1])]))
         # subnormal results: entries sub - 37 to sub below the max
-        made.append(rng.uniform(-5, 40, size=(12, 1)) - np.concatenate([np.zeros((12, 1)), rng.uniform(sub - 37, sub + 0.5, size=(12, n - 1))], axis=1))
-        made.append(np.array([[a, 0.0] + [-a] * (n - 2) for a in (15.0, 30.0, 89.0, 89.3, 300.0, big - 1, big, sub, 1000.0)]))
+        gaps = np.concatenate([np.zeros((12, 1)), rng.uniform(sub - 37, sub + 0.5, size=(12, n - 1))], axis=1)
+        made.append(rng.uniform(-5, 40, size=(12, 1)) - gaps)
+        spreads = (15.0, 30.0, 89.0, 89.3, 300.0, big - 1, big, sub, 1000.0)
+        made.append(np.array([[a, 0.0] + [-a] * (n - 2) for a in spreads]))  # [a, 0, -a, ...]
         return np.concatenate(made).astype(dtype)
 
     rows = [rows_of(2), rows_of(3), rows_of(5), rng.normal(scale=4, size=(3, 100)).astype(dtype)]
@@ -308,7 +314,9 @@ def accuracy_grid(dtype):
     for logits in rows:
         count, n = logits.shape
         kind = np.arange(count) % 3
-        index = np.where(kind == 0, np.argmax(logits, axis=1), np.where(kind == 1, np.argmin(logits, axis=1), rng.integers(0, n, count)))
+        random_index = rng.integers(0, n, count)
+        index = np.where(kind == 1, np.argmin(logits, axis=1), random_index)
+        index = np.where(kind == 0, np.argmax(logits, axis=1), index)  # the max, the min, or any
         labels.append(index)
         soft = rng.uniform(0, 1, size=(count, n))
         soft /= soft.sum(axis=1, keepdims=True)
@@ -318,3 +326,97 @@ def accuracy_grid(dtype):
         soft[3::5] *= 1.5  # rows that sum to 1.5
         soft_labels.append(soft.astype(dtype))
     return {"x": x, "targets": targets, "rows": rows, "labels": labels, "soft_labels": soft_labels}
+
+
+# Comparing implementations. --------------------------------------------------------------
+
+#: The functions :func:`worst_errors` knows how to measure, and the form of their inputs.
+MEASURED = {
+    "sigmoid": "elementwise",
+    "sigmoid_grad": "elementwise",
+    "softmax": "rows",
+    "log_softmax": "rows",
+    "logsumexp": "rows",
+    "softmax_cross_entropy": "row losses",
+    "binary_cross_entropy": "element losses",
+}
+
+
+def worst_errors(candidates, dtype):
+    r"""The largest error of each implementation on the grid, and the input where it occurs.
+
+    Parameters
+    ----------
+    candidates : dict
+        ``{function: {implementation name: callable}}`` with functions from :data:`MEASURED`.
+        Elementwise callables take ``x``; row functions a 2-D array of rows (along the last
+        axis); ``softmax_cross_entropy`` one row of shape ``(1, n)`` and its label of shape
+        ``(1,)``; ``binary_cross_entropy`` one logit and one target, each of shape ``(1,)``.
+    dtype : float64 or float32
+        The grid of :func:`accuracy_grid` to measure on.
+
+    Returns
+    -------
+    dict
+        ``{function: {implementation name: (largest error in ulp, input as text)}}``. The
+        losses are measured one row (element) at a time; ``logsumexp`` in ulps of
+        ``max(|LSE|, |max a|)``: for a negative maximum :math:`m`, LSE is
+        :math:`m + \log \sum_j e^{a_j - m}`, two terms that can cancel, and half an ulp in any
+        exponential then shows up multiplied by :math:`|m| / |\mathrm{LSE}|` whatever the
+        method. NaN counts as ``inf``.
+    """
+    grid = accuracy_grid(dtype)
+    x, targets = grid["x"], grid["targets"]
+    worst = {name: {label: (-1.0, "") for label in labels} for name, labels in candidates.items()}
+
+    def keep(name, label, computed, exact, describe, scale=None):
+        errors = ulp_error(np.asarray(computed).astype(dtype), exact, scale)
+        errors[np.isnan(errors)] = np.inf
+        where = np.unravel_index(np.argmax(errors), errors.shape)
+        if errors[where] > worst[name][label][0]:
+            worst[name][label] = (float(errors[where]), describe(where))
+
+    def one_by_one(function, *arrays):
+        values = [function(*(a[i : i + 1] for a in arrays)) for i in range(arrays[0].shape[0])]
+        return np.array(values, dtype=dtype)
+
+    with np.errstate(all="ignore"):
+        for name, implementations in candidates.items():
+            kind = MEASURED[name]
+            if kind == "elementwise":
+                exact = {"sigmoid": exact_sigmoid, "sigmoid_grad": exact_sigmoid_grad}[name](x)
+                for label, function in implementations.items():
+                    keep(name, label, function(x), exact, lambda i: f"x = {_short(x[i])}")
+            elif kind == "element losses":
+                exact = exact_binary_cross_entropy(x, targets)
+                for label, function in implementations.items():
+                    got = one_by_one(function, x, targets)
+                    keep(name, label, got, exact, lambda i: f"z = {_short(x[i])}, t = {_short(targets[i])}")
+            else:
+                for rows, labels in zip(grid["rows"], grid["labels"]):
+                    describe = lambda i, rows=rows: _short(rows[i[0]])  # noqa: E731
+                    if kind == "row losses":
+                        exact = exact_softmax_cross_entropy_rows(rows, labels)
+                        def describe(i, rows=rows, labels=labels):
+                            return f"{_short(rows[i[0]])}, label {labels[i[0]]}"
+
+                        for label, function in implementations.items():
+                            keep(name, label, one_by_one(function, rows, labels), exact, describe)
+                        continue
+                    exact = _ROW_REFERENCES[name](rows)
+                    scale = None
+                    if name == "logsumexp":
+                        scale = [max(abs(v), abs(mpmath.mpf(float(r.max())))) for v, r in zip(exact, rows)]
+                    for label, function in implementations.items():
+                        keep(name, label, function(rows), exact, describe, scale)
+    return worst
+
+
+_ROW_REFERENCES = {"softmax": exact_softmax, "log_softmax": exact_log_softmax, "logsumexp": exact_logsumexp}
+
+
+def _short(values):
+    """A few significant digits of a number or the start of a row, for tables."""
+    values = np.atleast_1d(values)
+    text = ", ".join(f"{float(v):.6g}" for v in values[:4]) + (", ..." if values.size > 4 else "")
+    return f"[{text}]" if values.size > 1 else text

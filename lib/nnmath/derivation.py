@@ -101,8 +101,10 @@ def _is_zero_numerically(a, b):
         right = sp.N(b.subs(values), _NUMERIC_DIGITS)
         if not (left.is_number and right.is_number and left.is_finite and right.is_finite):
             continue
-        scale = sp.Max(1, abs(left), abs(right))
-        if abs(left - right) > _NUMERIC_TOLERANCE * scale:
+        # Compare magnitudes as Python numbers: a 50-digit Float can come back with no
+        # significant digits (e.g. 0.e-160), which SymPy refuses to order.
+        scale = max(1.0, abs(complex(left)), abs(complex(right)))
+        if abs(complex(sp.N(left - right, _NUMERIC_DIGITS))) > float(_NUMERIC_TOLERANCE) * scale:
             return False
         valid_points += 1
         if not symbols:

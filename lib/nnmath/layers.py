@@ -107,7 +107,12 @@ class Affine(Layer):
 
 
 class _Elementwise(Layer):
-    """An activation layer: forward stores the local derivative, backward multiplies by it."""
+    """An activation layer: forward stores the local derivative, backward multiplies by it.
+
+    Subclasses name the library's pair: ``_f`` computes the output, ``_grad`` its derivative.
+    """
+
+    _local_grad = None
 
     def forward(self, x):
         x = as_float_array(x, "x")
@@ -123,49 +128,23 @@ class _Elementwise(Layer):
 class Sigmoid(_Elementwise):
     r"""Sigmoid layer: :math:`y = \sigma(x)`, backward :math:`\text{dout}\cdot\sigma'(x)`."""
 
-    _local_grad = None
-
-    @staticmethod
-    def _f(x):
-        return sigmoid(x)
-
-    @staticmethod
-    def _grad(x):
-        return sigmoid_grad(x)
+    _f, _grad = staticmethod(sigmoid), staticmethod(sigmoid_grad)
 
 
 class Tanh(_Elementwise):
     r"""Tanh layer: :math:`y = \tanh x`, backward :math:`\text{dout}\cdot(1 - \tanh^2 x)`."""
 
-    _local_grad = None
-
-    @staticmethod
-    def _f(x):
-        return tanh(x)
-
-    @staticmethod
-    def _grad(x):
-        return tanh_grad(x)
+    _f, _grad = staticmethod(tanh), staticmethod(tanh_grad)
 
 
 class ReLU(_Elementwise):
     r"""ReLU layer: :math:`y = \max(x, 0)`, backward passes ``dout`` where :math:`x > 0`, else 0."""
 
-    _local_grad = None
-
-    @staticmethod
-    def _f(x):
-        return relu(x)
-
-    @staticmethod
-    def _grad(x):
-        return relu_grad(x)
+    _f, _grad = staticmethod(relu), staticmethod(relu_grad)
 
 
 class LeakyReLU(_Elementwise):
     r"""Leaky ReLU layer with negative slope ``alpha``; backward uses ``alpha`` for :math:`x \le 0`."""
-
-    _local_grad = None
 
     def __init__(self, alpha=0.01):
         super().__init__()

@@ -10,8 +10,12 @@ Labels. ``labels`` are either integer class indices of shape ``pred.shape[:-1]``
 distribution of the shape of ``pred`` (one-hot or soft). Gradients are exact for soft
 labels too, including labels that do not sum to 1.
 
-Nothing here takes ``log(p + eps)``: cross-entropy on logits goes through
-:func:`~nnmath.log_softmax`, which is finite for every finite logit.
+Nothing here takes ``log(p + eps)``: cross-entropy on logits is computed from the logits
+with the machinery of :mod:`nnmath.softmax` (exact shifts, the largest or the labelled term
+kept apart from the rest, ``log1p``), so it is finite for every finite logit and accurate to
+a few ulp, also for confident rows whose loss is far below the rounding error of 1.
+Losses and gradients run block by block (``nnmath._blocks``): a loss allocates no array of
+the input's size, a gradient only the one it returns.
 
 References
 ----------
@@ -24,9 +28,19 @@ import functools
 import numpy as np
 from scipy import special
 
-from ._blocks import elementwise, elementwise_sum, row_blocks
+from ._blocks import elementwise, elementwise_sum
 from ._checks import as_float_array
-from .softmax import _exp_top_and_rest, _log1p_tail, _sum_dtype, _wide
+from .softmax import (
+    _exp,
+    _log1p_tail,
+    _max_and_rest,
+    _minus_shift,
+    _sum_bound,
+    _sum_dtype,
+    _sum_rows,
+    _sweep_rows,
+    _wide,
+)
 
 
 class _Labels:
@@ -224,7 +238,7 @@ def cross_entropy_grad(probs, labels):
 
 
 def softmax_cross_entropy(logits, labels):
-    r"""Cross-entropy of ``softmax(logits)``, computed from the log-softmax.
+    r"""Cross-entropy of ``softmax(logits)``, computed from the logits.
 
     .. math:: E = -\frac{1}{N}\sum_{\text{rows}} \sum_k t_k \log\operatorname{softmax}(a)_k
               = \frac{1}{N}\sum_{\text{rows}} \Bigl(\bigl(\textstyle\sum_k t_k\bigr)\operatorname{LSE}(a) - \sum_k t_k a_k\Bigr)
@@ -241,6 +255,17 @@ def softmax_cross_entropy(logits, labels):
     numpy.floating
         The loss, finite for every finite input, in the float dtype of ``logits``.
 
+    Notes
+    -----
+    For a class index :math:`t`, the row's loss is
+    :math:`-\log \operatorname{softmax}(a)_t = \log(1 + s_t / e_t)`, with :math:`e_t` the
+    label's term and :math:`s_t` the sum of the others, summed apart from it. ``log1p``
+    keeps :math:`s_t/e_t` for a confident row, such as ``[89, 0, -89]`` with label 0, whose
+    loss :math:`2.2 \times 10^{-39}` the textbook :math:`\operatorname{LSE}(a) - a_t`
+    rounds to 0. For soft labels the row's loss is the sum of terms :math:`\ge 0`,
+    :math:`\sum_k t_k (m - a_k) + (\sum_k t_k) \log(1 + s/t)` (:math:`m` the row's maximum,
+    :math:`t` its term and :math:`s` the others'), so nothing cancels.
+
     Examples
     --------
     >>> float(softmax_cross_entropy([[1000.0, 0.0]], [1]))
@@ -248,29 +273,35 @@ def softmax_cross_entropy(logits, labels):
     """
     logits = _check_scores(logits, "logits")
     labels = _check_labels(labels, logits, "logits")
-    rows, indices, distribution = _as_rows(logits, labels)
+    rows, targets = _as_rows(logits, labels)
     per_row = np.empty(rows.shape[0], _wide(rows.dtype))
-    scratch = None
-    for block in row_blocks(*rows.shape):
-        x = rows[block]
-        if scratch is None:
-            scratch = np.empty(x.shape, x.dtype)
-        e_block = scratch[: x.shape[0]]
-        _, row_max, top, rest = _exp_top_and_rest(x, e_block)
-        lse_minus_max = _log1p_tail(row_max, top, rest)[:, 0]  # LSE - m = log(1 + s/t) >= 0
-        if indices is not None:
-            # -log softmax(a)_t = (m - a_t) + log(1 + s/t): two terms >= 0, so nothing cancels;
-            # for a confident row (t the argmax) it is log1p(s/t) itself, not log(1) = 0.
-            picked = np.take_along_axis(x, indices[block, np.newaxis], axis=1)[:, 0]
-            per_row[block] = (row_max[:, 0].astype(per_row.dtype) - picked) + lse_minus_max
-        else:
-            # sum_k t_k (LSE - a_k) = sum_k t_k (m - a_k) + (sum_k t_k) log(1 + s/t): terms >= 0.
-            t = distribution[block]
-            np.multiply(np.subtract(row_max, x, out=e_block), t, out=e_block)
-            weighted_gaps = np.sum(e_block, axis=1, dtype=_sum_dtype(x.dtype))
-            label_sums = np.sum(t, axis=1, dtype=_sum_dtype(x.dtype))
-            per_row[block] = weighted_gaps + label_sums * lse_minus_max
+    _sweep_rows(_cross_entropy_rows, rows, per_row, _sum_bound(rows.dtype), targets)
     return logits.dtype.type(np.mean(per_row))
+
+
+def _cross_entropy_rows(x, loss, scratch, shift, t):
+    """``loss[i]`` = the cross-entropy of row ``x[i]`` with its label ``t[i]`` (index or distribution)."""
+    e = scratch[0]
+    if t.ndim == 1:
+        rows = np.arange(x.shape[0])
+        _exp(x, shift, e)
+        e[rows, t] = 0
+        rest = _sum_rows(e).astype(loss.dtype)  # the sum of the terms other than the label's
+        gap = _minus_shift(x[rows, t], shift, loss.dtype)  # a_t - c
+        picked = np.exp(gap)
+        # -log softmax(a)_t = log(1 + rest / picked): no cancellation, and for a confident row
+        # it keeps rest / picked where log(sum) - a_t gives log(1) = 0. It needs picked to be a
+        # normal number: a_t - c >= 0, or picked the larger part of the sum. Otherwise (a label
+        # whose logit is far below the rest) log(sum) - (a_t - c): two terms >= 0, as sum >= 1.
+        use_log1p = (gap >= 0) | (picked >= rest)
+        loss[:] = np.where(use_log1p, np.log1p(rest / picked), np.log(picked + rest) - gap)
+        return picked + rest
+    _, _, row_max, top, rest = _max_and_rest(x, e, shift)
+    lse_minus_max = _log1p_tail(row_max, top, rest)  # LSE - m = log(1 + s/t) >= 0
+    # sum_k t_k (LSE - a_k) = sum_k t_k (m - a_k) + (sum_k t_k) log(1 + s/t): terms >= 0.
+    gaps = np.multiply(np.subtract(row_max[:, np.newaxis], x, out=e), t, out=e)
+    loss[:] = _sum_rows(gaps) + _sum_rows(t) * lse_minus_max
+    return top + rest
 
 
 def softmax_cross_entropy_grad(logits, labels):
@@ -286,69 +317,98 @@ def softmax_cross_entropy_grad(logits, labels):
     -------
     numpy.ndarray
         The shape and float dtype of ``logits``.
+
+    Notes
+    -----
+    :math:`y_t - 1` cancels when :math:`y_t` is close to 1 (a confident, correct row): the
+    textbook ``softmax(a) - one_hot`` returns 0 there. Written as
+    :math:`-(S - e_t)/S = -s_t / S`, with :math:`s_t` the sum of the terms other than the
+    label's, summed apart from it, it keeps all its digits. Soft labels use the same idea:
+    :math:`y_k T - t_k = \bigl(e_k (T - t_k) - t_k (S - e_k)\bigr)/S`, :math:`T = \sum_j t_j`.
     """
     logits = _check_scores(logits, "logits")
     labels = _check_labels(labels, logits, "logits")
-    rows, indices, distribution = _as_rows(logits, labels)
-    batch = rows.shape[0]
+    rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
-    scratch = None
-    for block in row_blocks(*rows.shape):
-        x, e = rows[block], grad[block]
-        index, _, top, rest = _exp_top_and_rest(x, e)  # e = exp(a - c), 0 at each row's max
-        np.put_along_axis(e, index, top.astype(e.dtype), axis=1)
-        total = top + rest  # S, the sum of all the terms
-        scale = (1 / (batch * total)).astype(e.dtype)  # y_k / N = e_k * scale
-        # y_t - 1 = -(S - e_t) / S cancels when y_t is close to 1. S - e_t is the sum of the
-        # other terms: s itself when t is the row's max, and >= S/2 (no cancellation) otherwise.
-        others_of_max = rest.astype(e.dtype)
-        if indices is not None:
-            t = indices[block, np.newaxis]
-            others = np.where(t == index, others_of_max, total.astype(e.dtype) - np.take_along_axis(e, t, axis=1))
-            e *= scale
-            np.put_along_axis(e, t, -others * scale, axis=1)
-        else:
-            # y_k T - t_k = (e_k (T - t_k) - t_k (S - e_k)) / S with T = sum_k t_k: the same
-            # "other terms" S - e_k, so a one-hot row gives exactly the index result.
-            t = distribution[block]
-            if scratch is None:
-                scratch = np.empty(e.shape, e.dtype)
-            others = scratch[: e.shape[0]]
-            np.subtract(total.astype(e.dtype), e, out=others)
-            np.put_along_axis(others, index, others_of_max, axis=1)
-            label_sums = np.sum(t, axis=1, keepdims=True, dtype=_sum_dtype(e.dtype)).astype(e.dtype)
-            np.multiply(others, t, out=others)
-            np.multiply(e, np.subtract(label_sums, t), out=e)
-            e -= others
-            e *= scale
+    batch = rows.shape[0]
+    kernel = functools.partial(_cross_entropy_grad_rows, batch=batch)
+    _sweep_rows(kernel, rows, grad, _sum_bound(rows.dtype, batch), targets, scratch=2)
     return grad.reshape(logits.shape).astype(logits.dtype, copy=False)
 
 
+def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
+    """``grad`` = the gradient for the rows ``x`` with labels ``t`` (indices or distributions)."""
+    wide = _wide(x.dtype)
+    if t.ndim == 1:
+        rows = np.arange(x.shape[0])
+        _exp(x, shift, grad)  # e = exp(a - c)
+        grad[rows, t] = 0
+        rest = _sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
+        total = np.exp(_minus_shift(x[rows, t], shift, wide)) + rest  # S
+        grad *= (1 / (batch * total)).astype(x.dtype)[:, np.newaxis]  # y_k / N
+        # y_t - 1 = -(S - e_t) / S cancels when y_t is close to 1; S - e_t is the sum of the
+        # other terms, which was kept apart: no cancellation at all.
+        grad[rows, t] = -(rest / (batch * total))
+        return total
+    # Soft labels: y_k T - t_k = (e_k (T - t_k) - t_k (S - e_k)) / S, with T = sum_k t_k. The
+    # other terms S - e_k are S minus e_k (no cancellation, e_k <= S/2) except at the row's
+    # max, where they are the separately summed rest.
+    e, others = scratch
+    rows, top_at, _, top, rest = _max_and_rest(x, e, shift)
+    e[rows, top_at] = top
+    total = top + rest
+    np.subtract(total.astype(x.dtype)[:, np.newaxis], e, out=others)
+    others[rows, top_at] = rest
+    label_sums = _sum_rows(t)[:, np.newaxis]
+    np.multiply(others, t, out=others)
+    np.multiply(e, np.subtract(label_sums, t, out=grad), out=e)
+    np.subtract(e, others, out=e)
+    np.multiply(e, (1 / (batch * total)).astype(x.dtype)[:, np.newaxis], out=grad)
+    return total
+
+
 def _as_rows(logits, labels):
-    """``(rows, indices, distribution)``: the logits as ``(N, n)`` (float16 as float32) and the
-    labels as ``(N,)`` indices or an ``(N, n)`` distribution (the other one is None)."""
+    """``(rows, targets)``: the logits as ``(N, n)`` (float16 as float32) and the labels as
+    ``(N,)`` class indices or an ``(N, n)`` distribution of the same dtype."""
     work = logits.astype(np.float32) if logits.dtype == np.float16 else logits
     rows = work.reshape(-1, work.shape[-1])
     if labels.indices is not None:
-        return rows, labels.indices.reshape(-1), None
-    return rows, None, labels.distribution.astype(work.dtype, copy=False).reshape(rows.shape)
+        return rows, labels.indices.reshape(-1)
+    return rows, labels.distribution.astype(work.dtype, copy=False).reshape(rows.shape)
 
 
 def _check_binary(logits, targets):
     """``(logits, targets, dtype)``: both as arrays of the dtype to compute in (float16 as
-    float32, where the factor 1/M alone can underflow), and the dtype to return."""
+    float32), and the dtype to return. The range of the targets is checked block by block
+    by the kernels (:func:`_require_unit_interval`), while each block is in the cache."""
     logits = as_float_array(logits, "logits")
     if logits.size == 0:
         raise ValueError(f"logits must hold at least one element, got shape {logits.shape}")
     targets = as_float_array(targets, "targets")
     if targets.shape != logits.shape:
         raise ValueError(f"targets must have the shape of logits {logits.shape}, got shape {targets.shape}")
-    if not (targets.min() >= 0 and targets.max() <= 1):  # two reductions; NaN fails both tests
-        outside = ~((targets >= 0) & (targets <= 1))
-        where = _first_index(outside) if targets.ndim else ()
-        raise ValueError(f"targets must lie in [0, 1], got {float(targets[where])} at index {where}")
     work = np.float32 if logits.dtype == np.float16 else logits.dtype
+    if targets.dtype != work:  # check before rounding to the working dtype (1 + 1e-10 must fail)
+        try:
+            _require_unit_interval(targets)
+        except _OutsideUnitInterval:
+            _report_outside_unit_interval(targets)
     return logits.astype(work, copy=False), targets.astype(work, copy=False), logits.dtype
+
+
+class _OutsideUnitInterval(Exception):
+    """A target outside [0, 1] was found; the caller reports the first one."""
+
+
+def _require_unit_interval(t):
+    if not (t.min() >= 0 and t.max() <= 1):  # two reductions; NaN fails both tests
+        raise _OutsideUnitInterval
+
+
+def _report_outside_unit_interval(targets):
+    outside = ~((targets >= 0) & (targets <= 1))
+    where = _first_index(outside) if targets.ndim else ()
+    raise ValueError(f"targets must lie in [0, 1], got {float(targets[where])} at index {where}")
 
 
 def binary_cross_entropy_with_logits(logits, targets):
@@ -378,24 +438,29 @@ def binary_cross_entropy_with_logits(logits, targets):
 
     three terms :math:`\ge 0`: ``log1p`` keeps :math:`e^{-|z|}` when it is tiny, and the
     maximum equals :math:`\max(z, 0) - z t` without its cancellation when
-    :math:`t \approx 1`. Elements are summed block by block, in float64.
+    :math:`t \approx 1`. Elements are summed block by block (pairwise within a block).
     """
     logits, targets, dtype = _check_binary(logits, targets)
-    accumulate = _sum_dtype(logits.dtype).type
-    total = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=2, accumulate=accumulate)
+    try:
+        total = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3)
+    except _OutsideUnitInterval:
+        _report_outside_unit_interval(targets)
     return dtype.type(total / logits.size)
 
 
-def _binary_cross_entropy_block(z, t, out, gap, other):
-    """``out`` = the loss of each element of one block."""
-    np.exp(np.negative(np.abs(z, out=out), out=out), out=out)  # e^-|z| in (0, 1]: no overflow
+def _binary_cross_entropy_block(z, t, out, minus_z, gap):
+    """The sum of the losses of the elements of one block."""
+    _require_unit_interval(t)
+    np.negative(z, out=minus_z)
+    np.exp(np.minimum(z, minus_z, out=out), out=out)  # e^-|z| in (0, 1]: no overflow
     np.log1p(out, out=out)  # log(1 + e^-|z|), exact even where e^-|z| is far below 1
     # max(z, 0) - z t: for z >= 0 it is z (1 - t) >= 0 >= -z t, for z < 0 it is
     # -z t >= 0 >= z (1 - t). Two products and no subtraction of nearly equal numbers
     # (z - z t loses every digit when t is close to 1).
     np.multiply(z, np.subtract(1, t, out=gap), out=gap)
-    np.negative(np.multiply(z, t, out=other), out=other)
-    out += np.maximum(gap, other, out=gap)
+    np.multiply(minus_z, t, out=minus_z)
+    np.maximum(gap, minus_z, out=gap)
+    return np.add.reduce(out) + np.add.reduce(gap)  # the block's sum: two sums, no third array
 
 
 def binary_cross_entropy_with_logits_grad(logits, targets):
@@ -410,26 +475,41 @@ def binary_cross_entropy_with_logits_grad(logits, targets):
 
     Notes
     -----
-    With :math:`e = e^{-|z|}` and :math:`\sigma(z) = n / (1 + e)`, where the numerator
-    :math:`n` is 1 for :math:`z \ge 0` and :math:`e` for :math:`z < 0` (as in
-    :func:`~nnmath.sigmoid`),
+    With :math:`a = e^{-z}`,
 
-    .. math:: \sigma(z) - t = \frac{(n - t) - t e}{1 + e}.
+    .. math:: \sigma(z) - t = (1 - t)\,\sigma(z) - t\,\sigma(-z) = \frac{(1 - t) - t a}{1 + a},
 
-    For a hard target the numerator has no cancellation: :math:`t = 1, z > 0` gives
-    :math:`-e/(1 + e)`, the exact :math:`-\sigma(-z)`, where :math:`\sigma(z) - 1`
-    computed directly is 0 as soon as :math:`\sigma(z)` rounds to 1.
+    which has no cancellation for a hard target: :math:`t = 1` gives
+    :math:`-a/(1 + a) = -\sigma(-z)` exactly, where :math:`\sigma(z) - 1` computed directly
+    is 0 as soon as :math:`\sigma(z)` rounds to 1. Where :math:`a` overflows
+    (:math:`z < -709.78`), the block is computed with :math:`e = e^{-|z|}` instead, as
+    :math:`((n - t) - t e)/(1 + e)` with the numerator :math:`n` of :func:`~nnmath.sigmoid`.
     """
     logits, targets, dtype = _check_binary(logits, targets)
     kernel = functools.partial(_binary_cross_entropy_grad_block, size=logits.size)
-    return elementwise(kernel, logits, targets, scratch=2).astype(dtype, copy=False)
+    try:
+        grad = elementwise(kernel, logits, targets, scratch=2)
+    except _OutsideUnitInterval:
+        _report_outside_unit_interval(targets)
+    return grad.astype(dtype, copy=False)
 
 
-def _binary_cross_entropy_grad_block(z, t, out, e, other, size):
-    """``out = ((n - t) - t e) / ((1 + e) M)`` for one block."""
-    np.exp(np.negative(np.abs(z, out=e), out=e), out=e)  # e = e^-|z| in (0, 1]
-    np.maximum(np.sign(z, out=out), e, out=out)  # n: 1 for z >= 0, e for z < 0 (see sigmoid)
-    out -= t
-    out -= np.multiply(t, e, out=other)
-    np.multiply(np.add(e, 1, out=e), size, out=e)
-    out /= e
+def _binary_cross_entropy_grad_block(z, t, out, a, other, size):
+    """``out = ((1 - t) - t a) / ((1 + a) M)`` with ``a = exp(-z)``, for one block."""
+    _require_unit_interval(t)
+    try:  # the cheap form, unless a = exp(-z) or (1 + a) M overflows (or z is infinite)
+        with np.errstate(over="raise", invalid="raise"):
+            np.exp(np.negative(z, out=a), out=a)
+            np.subtract(1, t, out=out)
+            out -= np.multiply(t, a, out=other)
+            out /= np.multiply(np.add(a, 1, out=a), size, out=a)
+        return
+    except FloatingPointError:
+        pass
+    # e = exp(-|z|) never overflows; sigma(z) = n / (1 + e), n = max(sign z, e) as in sigmoid.
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.exp(np.negative(np.abs(z, out=a), out=a), out=a)
+        np.maximum(np.sign(z, out=out), a, out=out)
+        out -= t
+        out -= np.multiply(t, a, out=other)
+        out /= np.multiply(np.add(a, 1, out=a), size, out=a)

@@ -1,0 +1,260 @@
+"""Accuracy in ulps against mpmath at 50 digits, on a fixed grid of hard inputs.
+
+The grid (``nnmath.accuracy.accuracy_grid``) holds |x| up to 1e300 (float64) and the float32
+overflow point, rows whose entries differ by hundreds to thousands, rows of equal values and
+results in the subnormal range. The targets, from the issue "Numerical quality and speed":
+
+* at most 4 ulp in float64 and 6 in float32 (NumPy's own float32 ``exp`` is off by up to
+  about 2.4 ulp here) for sigmoid, sigmoid_grad, softmax, log_softmax, logsumexp,
+  softmax_cross_entropy and its gradient (hard and soft labels),
+  binary_cross_entropy_with_logits and its gradient;
+* at most 1.5 ulp for tanh;
+* no NaN or inf where the exact result is finite (an error of ``inf``).
+
+Two yardsticks are not the result's own ulp, and say so where they are used: a difference
+that can cancel (a soft-label gradient y_k T - t_k, the binary gradient sigma(z) - t for a soft
+target) is measured in ulps of the size of its terms, and logsumexp in ulps of
+max(|LSE|, |max a|), because LSE = max + log(sum of e^(a - max)) cancels near 0 for a negative
+max: there half an ulp in any exponential already shows up multiplied by |max| / |LSE|.
+
+The exact values come from ``nnmath.accuracy``; the first tests check those references against
+``_reference`` (independent definitions at 50 digits) and against values written out by hand.
+The grid and its references are computed once per dtype.
+"""
+
+import functools
+
+import mpmath
+import numpy as np
+import pytest
+
+import _reference as ref
+import nnmath as nm
+from nnmath import accuracy as acc
+
+DTYPES = [np.float64, np.float32]
+LIMIT = {np.float64: 4.0, np.float32: 6.0}
+TANH_LIMIT = 1.5
+
+
+def _ids(dtype):
+    return np.dtype(dtype).name
+
+
+@functools.cache
+def grid(dtype):
+    """The grid of ``dtype`` with the exact value of every function on it."""
+    g = acc.accuracy_grid(dtype)
+    x, t = g["x"], g["targets"]
+    g["exact"] = {
+        "sigmoid": acc.exact_sigmoid(x),
+        "sigmoid_grad": acc.exact_sigmoid_grad(x),
+        "tanh": acc.exact_tanh(x),
+        "bce": acc.exact_binary_cross_entropy(x, t),
+        "bce_grad": acc.exact_binary_cross_entropy_grad(x, t),
+    }
+    g["row_exact"] = [
+        {
+            "softmax": acc.exact_softmax(rows),
+            "log_softmax": acc.exact_log_softmax(rows),
+            "logsumexp": acc.exact_logsumexp(rows),
+            "ce_hard": acc.exact_softmax_cross_entropy_rows(rows, labels),
+            "ce_soft": acc.exact_softmax_cross_entropy_rows(rows, soft),
+            "ce_grad_hard": acc.exact_softmax_cross_entropy_grad_rows(rows, labels),
+            "ce_grad_soft": acc.exact_softmax_cross_entropy_grad_rows(rows, soft),
+        }
+        for rows, labels, soft in zip(g["rows"], g["labels"], g["soft_labels"])
+    ]
+    return g
+
+
+def _mp(value):
+    return mpmath.mpf(float(value))
+
+
+def assert_within(errors, limit, inputs, what):
+    """All errors <= limit; otherwise name the worst input."""
+    errors = np.asarray(errors)
+    worst = np.unravel_index(np.argmax(errors), errors.shape)
+    assert errors[worst] <= limit, f"{what}: {errors[worst]:.3g} ulp > {limit} at {inputs(worst)}"
+
+
+# The measuring stick itself. ------------------------------------------------------------
+
+
+def test_ulp_error_counts_units_in_the_last_place():
+    one = mpmath.mpf(1)
+    assert acc.ulp_error(np.float64(1 + 2.0**-52), one)[()] == 1.0
+    assert acc.ulp_error(np.float64(1 - 2.0**-53), one)[()] == 0.5  # below 1 the spacing halves...
+    assert acc.ulp_error(np.float32(1 + 2.0**-23), one)[()] == 1.0
+    tiny = mpmath.mpf(2) ** -1074  # ...and below the normal range it is the subnormal spacing
+    assert acc.ulp_error(np.float64(0.0), 3 * tiny)[()] == 3.0
+    # Measured on another number's ulp: 0.5 off, in units of ulp(4) = 2**-50.
+    assert acc.ulp_error(np.array([1.0]), [mpmath.mpf(0.5)], scale=[mpmath.mpf(4)])[0] == 2.0**49
+    assert acc.ulp_error(np.float64(np.inf), one)[()] == np.inf  # infinite where finite: fails any limit
+    assert acc.ulp_error(np.float64(np.inf), mpmath.mpf("1e400"))[()] == 0.0  # overflows: inf is right
+
+
+@pytest.mark.parametrize(
+    ("exact", "independent"),
+    [(acc.exact_sigmoid, ref.sigmoid), (acc.exact_sigmoid_grad, ref.sigmoid_grad), (acc.exact_tanh, ref.tanh)],
+    ids=["sigmoid", "sigmoid_grad", "tanh"],
+)
+def test_elementwise_references_agree_with_the_definitions(exact, independent):
+    x = np.array([-700.0, -30.0, -1.5, -1e-8, 0.0, 0.25, 3.0, 40.0, 700.0])
+    ref.assert_matches(np.array([float(v) for v in exact(x)]), ref.mp_array(independent, x), 1e-15, atol=0)
+
+
+@pytest.mark.parametrize("row", [[1.0, 2.0, 3.0], [1010.0, 1000.0, 990.0], [-3.5, 0.25, 7.0, 7.0]])
+def test_row_references_agree_with_the_definitions(row):
+    x = np.array([row])
+    ref.assert_matches(np.array([float(v) for v in acc.exact_softmax(x)[0]]), ref.softmax(row), 1e-15, atol=0)
+    ref.assert_matches(np.array([float(v) for v in acc.exact_log_softmax(x)[0]]), ref.log_softmax(row), 1e-15, atol=0)
+    ref.assert_matches(np.array(float(acc.exact_logsumexp(x)[0])), ref.logsumexp(row), 1e-15, atol=0)
+
+
+def test_references_keep_what_fifty_digits_alone_would_lose():
+    with mpmath.workdps(60):
+        tiny = -(mpmath.exp(-89) + mpmath.exp(-178))  # log softmax of 89 in [89, 0, -89], to first order
+        assert abs(acc.exact_log_softmax(np.array([[89.0, 0.0, -89.0]]))[0, 0] / tiny - 1) < mpmath.mpf(10) ** -38
+        sigma_minus_one = -1 / (1 + mpmath.exp(120))  # sigma(120) - 1 = -sigma(-120)
+        assert abs(acc.exact_binary_cross_entropy_grad(np.array([120.0]), np.array([1.0]))[0] / sigma_minus_one - 1) < mpmath.mpf(10) ** -45
+        confident = acc.exact_softmax_cross_entropy_grad_rows(np.array([[300.0, 0.0]]), np.array([0]))[0, 0]
+        assert abs(confident / -mpmath.exp(-300) - 1) < mpmath.mpf(10) ** -45  # y_0 - 1 = -y_1
+        # (1/2)(1 - 0) + (1/2) log 2 ... binary cross-entropy at z = 0 is log 2 for every target.
+        assert abs(acc.exact_binary_cross_entropy(np.array([0.0]), np.array([0.3]))[0] - mpmath.log(2)) < mpmath.mpf(10) ** -45
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_the_grid_is_hard(dtype):
+    """The textbook max-shift softmax loses hundreds of ulp on this grid (in float64)."""
+    g = grid(dtype)
+    worst = 0.0
+    for rows, exact in zip(g["rows"], g["row_exact"]):
+        with np.errstate(all="ignore"):
+            shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
+            naive = shifted / shifted.sum(axis=1, keepdims=True)
+        worst = max(worst, float(acc.ulp_error(naive, exact["softmax"]).max()))
+    assert worst > (100 if dtype == np.float64 else 20)
+
+
+# Elementwise functions. ------------------------------------------------------------------
+
+
+def _one_by_one(function, *arrays):
+    """``function`` applied to each element alone. A block of input that holds an extreme
+    value may take another code path than one that does not (see sigmoid), so the grid is
+    also evaluated element by element."""
+    return np.concatenate([np.atleast_1d(function(*(a[i : i + 1] for a in arrays))) for i in range(arrays[0].size)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+@pytest.mark.parametrize("alone", [False, True], ids=["whole grid", "one by one"])
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_grad", "tanh"])
+def test_activations(name, alone, dtype):
+    g = grid(dtype)
+    x = g["x"]
+    function = getattr(nm, name)
+    result = _one_by_one(function, x) if alone else function(x)
+    assert result.dtype == dtype
+    limit = TANH_LIMIT if name == "tanh" else LIMIT[dtype]
+    assert_within(acc.ulp_error(result, g["exact"][name]), limit, lambda i: f"x={x[i]!r}", name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_binary_cross_entropy_of_each_element(dtype):
+    g = grid(dtype)
+    z, t = g["x"], g["targets"]
+    losses = _one_by_one(nm.binary_cross_entropy_with_logits, z, t)
+    assert losses.dtype == dtype
+    assert_within(acc.ulp_error(losses, g["exact"]["bce"]), LIMIT[dtype], lambda i: f"z={z[i]!r}, t={t[i]!r}", "loss")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+@pytest.mark.parametrize("alone", [False, True], ids=["whole grid", "one by one"])
+def test_binary_cross_entropy_grad(alone, dtype):
+    g = grid(dtype)
+    z, t = g["x"], g["targets"]
+    size = 1 if alone else z.size  # the gradient of a mean carries 1 / (number of elements)
+    grad = _one_by_one(nm.binary_cross_entropy_with_logits_grad, z, t) if alone else nm.binary_cross_entropy_with_logits_grad(z, t)
+    assert grad.dtype == dtype
+    exact = g["exact"]["bce_grad"] / size
+    where = lambda i: f"z={z[i]!r}, t={t[i]!r}"  # noqa: E731
+    # Hard targets: sigma(z) - t has no cancellation in exact terms, so each element is held to
+    # its own ulp (sigma(40) - 1 = -4.2e-18, not 0).
+    hard = (t == 0) | (t == 1)
+    assert hard.sum() > 50
+    errors = acc.ulp_error(grad, exact)
+    assert_within(np.where(hard, errors, 0), LIMIT[dtype], where, "grad, hard targets")
+    # Soft targets: sigma(z) - t cancels when sigma(z) is close to t; measured on |sigma| + |t|.
+    scale = [(abs(s) + abs(_mp(b))) / size for s, b in zip(g["exact"]["sigmoid"], t)]
+    assert_within(acc.ulp_error(grad, exact, scale), LIMIT[dtype], where, "grad, on the scale of its terms")
+
+
+# Along rows. -----------------------------------------------------------------------------
+
+
+def _row_cases(dtype):
+    g = grid(dtype)
+    return zip(g["rows"], g["labels"], g["soft_labels"], g["row_exact"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_and_log_softmax(name, dtype):
+    for rows, _, _, exact in _row_cases(dtype):
+        result = getattr(nm, name)(rows)
+        assert result.dtype == dtype
+        where = lambda i: f"row {rows[i[0]].tolist()[:6]}, entry {i[1]}"  # noqa: E731
+        assert_within(acc.ulp_error(result, exact[name]), LIMIT[dtype], where, name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+def test_logsumexp(dtype):
+    for rows, _, _, exact in _row_cases(dtype):
+        result = nm.logsumexp(rows)
+        scale = [max(abs(v), abs(_mp(r.max()))) for v, r in zip(exact["logsumexp"], rows)]
+        where = lambda i: f"row {rows[i[0]].tolist()[:6]}"  # noqa: E731
+        assert_within(acc.ulp_error(result, exact["logsumexp"], scale), LIMIT[dtype], where, "logsumexp")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+@pytest.mark.parametrize("kind", ["hard", "soft"])
+def test_softmax_cross_entropy_of_each_row(kind, dtype):
+    for rows, labels, soft, exact in _row_cases(dtype):
+        targets = labels if kind == "hard" else soft
+        losses = np.array([nm.softmax_cross_entropy(rows[i : i + 1], targets[i : i + 1]) for i in range(rows.shape[0])])
+        assert losses.dtype == dtype
+        where = lambda i: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}"  # noqa: E731
+        assert_within(acc.ulp_error(losses, exact[f"ce_{kind}"]), LIMIT[dtype], where, f"loss, {kind} labels")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
+@pytest.mark.parametrize("kind", ["hard", "soft"])
+def test_softmax_cross_entropy_grad(kind, dtype):
+    for rows, labels, soft, exact in _row_cases(dtype):
+        targets = labels if kind == "hard" else soft
+        grad = nm.softmax_cross_entropy_grad(rows, targets)  # the whole group as one batch
+        assert grad.dtype == dtype
+        batch = rows.shape[0]
+        expected = exact[f"ce_grad_{kind}"] / batch
+        where = lambda i: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}, entry {i[1]}"  # noqa: E731
+        if kind == "hard":  # y_t - 1 for a confident row must keep its digits: each element its own ulp
+            assert_within(acc.ulp_error(grad, expected), LIMIT[dtype], where, "grad, hard labels")
+        else:  # y_k T - t_k can cancel: measured on the row's largest |y_k| + |t_k|
+            sizes = np.abs(exact["softmax"]) + np.array([[_mp(v) for v in row] for row in soft], dtype=object)
+            scale = np.repeat([[max(row) / batch] for row in sizes], rows.shape[1], axis=1)
+            assert_within(acc.ulp_error(grad, expected, scale), LIMIT[dtype], where, "grad, soft labels")
+
+
+def test_worst_errors_ranks_implementations():
+    """``worst_errors`` (the appendix's table) agrees with the checks above and sees the bad ones."""
+
+    def subtract_the_max(x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    worst = acc.worst_errors({"softmax": {"nnmath": nm.softmax, "textbook": subtract_the_max}}, np.float64)
+    ours, where = worst["softmax"]["nnmath"]
+    assert ours <= LIMIT[np.float64] and where.startswith("[")
+    assert worst["softmax"]["textbook"][0] > 100
