@@ -17,20 +17,34 @@ def small_problem(seed=7):
 def test_backpropagation_matches_numerical_gradients(activation):
     x, labels = small_problem()
     network = nm.mlp([5, 4, 4, 3], activation, init="xavier", rng=np.random.default_rng(1))
-    network.loss(x, labels)
-    dx = network.backward()
-    for layer, name in network.parameters():
-        original = layer.params[name].copy()
-
-        def loss_at(value, layer=layer, name=name):
-            layer.params[name] = value
-            return network.loss(x, labels)
-
-        numerical = nm.numerical_grad(loss_at, original)
-        layer.params[name] = original
-        assert nm.relative_error(layer.grads[name], numerical, floor=1e-6) < 1e-6, name
+    errors = nm.gradient_errors(network, x, labels)
+    assert set(errors) == {"0.W", "0.b", "2.W", "2.b", "4.W", "4.b"}
+    assert max(errors.values()) < 1e-6
+    dx = network.backward()  # gradient_errors leaves the network as after loss(x, labels)
     numerical_dx = nm.numerical_grad(lambda v: network.loss(v, labels), x)
     assert nm.relative_error(dx, numerical_dx, floor=1e-6) < 1e-6
+
+
+class _WrongTanh(nm.Tanh):
+    """A tanh layer whose backward forgets the 4 in tanh'(x) = 4 sigma'(2x)."""
+
+    _grad = staticmethod(lambda x: nm.sigmoid_grad(2 * x))
+
+
+def test_gradient_errors_catches_a_wrong_backward_pass():
+    x, labels = small_problem()
+    network = nm.mlp([5, 4, 3], _WrongTanh, init="xavier", rng=np.random.default_rng(1))
+    errors = nm.gradient_errors(network, x, labels)
+    assert errors["0.W"] > 0.5 and errors["2.W"] < 1e-6  # only layers below the bad one are wrong
+
+
+def test_gradient_errors_restores_the_parameters():
+    x, labels = small_problem()
+    network = nm.mlp([5, 4, 3], nm.ReLU, rng=np.random.default_rng(1))
+    before = [layer.params[name].copy() for layer, name in network.parameters()]
+    nm.gradient_errors(network, x, labels)
+    for (layer, name), original in zip(network.parameters(), before):
+        np.testing.assert_array_equal(layer.params[name], original)
 
 
 def test_sgd_steps_decrease_the_loss_on_a_fixed_batch():

@@ -20,7 +20,7 @@ from .losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_grad,
 )
-from .network import Network, mlp, sgd_step
+from .network import Network, gradient_errors, mlp, sgd_step
 from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
 from .sigmoid import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
@@ -47,6 +47,7 @@ __all__ = [
     "elu_grad",
     "gelu",
     "gelu_grad",
+    "gradient_errors",
     "hardmax",
     "leaky_relu",
     "leaky_relu_grad",
