@@ -10,10 +10,8 @@ import tempfile
 
 from hypothesis import settings
 
-# pyproject.toml's norecursedirs replaces pytest's defaults without listing .hypothesis, so a
-# .hypothesis/ directory in the project (Hypothesis caches constants there even without an
-# example database) makes every later run fail on Hypothesis's collection warning, which
-# filterwarnings=error turns into an error. Keep Hypothesis's files outside the tree.
+# Hypothesis caches files in .hypothesis/ even without an example database; keep them out of
+# the work tree (pyproject.toml's norecursedirs also skips .hypothesis, in case one exists).
 os.environ.setdefault(
     "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "nnmath-hypothesis")
 )
