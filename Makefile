@@ -2,6 +2,7 @@
 #   make book   build the HTML book into _build/html and say where it is
 #   make test   the whole verification, ending in pytest's summary line
 # Both create .venv from requirements.txt first when it is missing or out of date.
+# make check is the fast loop: unit tests, doctests and nbval, no site build or browser.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,17 +10,23 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 READY := $(VENV)/.ready
 JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+# JupyterLab refuses to start as root (containers, CI images) unless told it may.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
 
 # Identical runs give identical outputs: no hash randomisation.
 export PYTHONHASHSEED := 0
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab execute bench clean
+.PHONY: help book check test second-machine lab execute bench clean
 
 help:
 	@echo "make book     build the book into _build/html (warnings are errors)"
-	@echo "make test     unit tests, doctests, nbval on every chapter, and the book build"
+	@echo "make check    the fast loop: unit tests, doctests, nbval on every chapter (about a minute)"
+	@echo "make test     everything: make check, nbval again as other CPUs, the site build, its links, a browser"
+	@echo "make second-machine   only the re-run of every chapter at lower NumPy SIMD dispatch levels"
 	@echo "make lab      JupyterLab on chapters/ with nnmath importable"
 	@echo "make execute  re-run every chapter top to bottom and store its outputs"
 	@echo "make bench    time nnmath against np.exp, scipy.special (and PyTorch, if installed)"
@@ -36,11 +43,17 @@ book: $(READY)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
+check: $(READY)
+	$(PYTEST) -m "not slow"
+
 test: $(READY)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+	$(PYTEST)
+
+second-machine: $(READY)
+	$(PYTEST) tests/test_second_machine.py
 
 lab: $(READY)
-	$(BIN)/jupyter lab chapters/
+	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS) chapters/
 
 execute: $(READY)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False chapters/*.ipynb
