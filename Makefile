@@ -20,10 +20,11 @@ export PYTHONHASHSEED := 0
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help book check test second-machine lab execute bench clean
+.PHONY: help book pdf check test second-machine lab execute bench clean
 
 help:
 	@echo "make book     build the book into _build/html (warnings are errors)"
+	@echo "make pdf      the whole book as one PDF, printed by Chromium (needs Debian's chromium, fonts-noto-cjk)"
 	@echo "make check    the fast loop: unit tests, doctests, nbval on every chapter (about a minute)"
 	@echo "make test     everything: make check, nbval again as other CPUs, the site build, its links, a browser"
 	@echo "make second-machine   only the re-run of every chapter at lower NumPy SIMD dispatch levels"
@@ -42,6 +43,15 @@ $(READY): requirements.txt pyproject.toml
 book: $(READY)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+# The single-page build, printed by Chromium: MathJax's numbered equations, the figures, the
+# CJK font of the Chinese quotations. The site links to nnmath-book.pdf at its root.
+pdf: $(READY)
+	rm -rf _build/pdf-source
+	$(BIN)/jupyter-book build . --builder custom --custom-builder singlehtml -W -n --keep-going --path-output _build/pdf-source
+	$(BIN)/python _ext/print_pdf.py _build/pdf-source/_build/singlehtml _build/pdf/nnmath-book.pdf
+	@if [ -d _build/html ]; then cp _build/pdf/nnmath-book.pdf _build/html/; fi
+	@echo "The PDF is built: $(CURDIR)/_build/pdf/nnmath-book.pdf"
 
 check: $(READY)
 	$(PYTEST) -m "not slow"

@@ -6,19 +6,29 @@ built once, into ``_build/site-check`` (not ``_build/html``, which ``make book``
 * The build runs exactly as ``make book`` does: warnings and broken references are errors.
 * Every internal link, anchor, image, script and stylesheet of every built page must resolve
   (parsed from the HTML: seconds, where a crawler took minutes).
-* Headless Chromium (Debian's ``chromium``, driven by Playwright) opens every page. MathJax is
-  loaded from a CDN by the pages; the test serves the npm registry's ``mathjax@3`` package instead,
-  so it needs no network. Every page with math must be typeset without errors, every image
-  must load, and the console must show no error beyond the allowlist below. A screenshot of the
-  sigmoid chapter's derivation is kept in ``_build/screenshots/`` for a person to look at.
+* Headless Chromium (Debian's ``chromium``, driven by Playwright) opens every page with the
+  network cut: every request to another host is refused and fails the test, so MathJax must
+  come from the site itself. Every page with math must be typeset without errors, every
+  image must load, and the console must show no error beyond the allowlist below.
+* axe-core (the npm registry's package) checks every page against the WCAG 2 A and AA rules,
+  in the light theme, and in the dark theme the pages that hold every kind of element: no
+  violation of impact "serious" or "critical".
+* At a phone's width (390 px) no page scrolls sideways; code and display math scroll inside
+  their own boxes.
+* The PDF edition (``make pdf``: the single-page build printed by Chromium) has every chapter
+  in order in its outline, every figure, every font embedded, the Chinese quotations in a
+  CJK font, numbered equations and the bibliography; the site links to it from every page.
+* Screenshots of the sigmoid chapter (its derivation, the page, the page on a phone) are
+  kept in ``_build/screenshots/`` for a person to look at.
 
-Without a browser or npm the browser test is skipped with a loud reason, except under CI
+Without a browser or npm (for axe-core) the browser test is skipped with a loud reason, except under CI
 (``CI=true``), where it fails instead: CI must check what readers see.
 """
 
 import functools
 import html.parser
 import http.server
+import json
 import os
 import re
 import shutil
@@ -38,8 +48,16 @@ OUTPUT = ROOT / "_build" / "site-check"
 SITE = OUTPUT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 NPM_PREFIX = ROOT / ".venv" / "npm"
-MATHJAX_VERSION = "3.2.2"
-MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
+PDF_SOURCE = ROOT / "_build" / "site-check-pdf"
+PDF_NAME = "nnmath-book.pdf"
+AXE_VERSION = "4.14.1"
+PHONE_WIDTH = 390
+# axe-core takes about 5 s a page; the dark theme changes colours, not markup, so it is checked
+# on pages that together hold every kind of element: a chapter with all of them (admonitions,
+# tables, code and its highlighting, outputs, proofs, exercises, equations, figures), the front
+# page, the glossary, the bibliography, and the index pages.
+DARK_MODE_PAGES = {"intro.html", "chapters/07_softmax_with_loss.html", "chapters/glossary.html",
+                   "chapters/references.html", "genindex.html", "prf-prf.html", "search.html"}
 CHROMIUM = Path("/usr/bin/chromium")
 
 # Console messages every page of a default Jupyter Book 1.x build prints; neither is ours to fix.
@@ -100,6 +118,133 @@ def test_derivations_and_figures_are_in_the_html(site):
     assert re.search(r'<img[^>]+src="[^"]+\.png"', sigmoid), "the figure did not render"
 
 
+@pytest.fixture(scope="module")
+def pdf(site):
+    """The PDF edition, made as ``make pdf`` makes it, at the site's root where every page links to it.
+
+    None when Chromium is missing on a developer's machine (the PDF test then skips loudly).
+    """
+    if not CHROMIUM.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but there is no browser at {CHROMIUM} to print the PDF")
+        return None
+    shutil.rmtree(PDF_SOURCE, ignore_errors=True)
+    build = subprocess.run(
+        [str(BIN / "jupyter-book"), "build", str(ROOT), "--builder", "custom", "--custom-builder", "singlehtml",
+         "-W", "-n", "--keep-going", "--path-output", str(PDF_SOURCE)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert build.returncode == 0 and "WARNING" not in build.stdout + build.stderr, (build.stdout + build.stderr)[-4000:]
+    printed = subprocess.run(
+        [str(BIN / "python"), str(ROOT / "_ext" / "print_pdf.py"), str(PDF_SOURCE / "_build" / "singlehtml"),
+         str(site / PDF_NAME)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert printed.returncode == 0, printed.stdout + printed.stderr[-4000:]
+    return site / PDF_NAME, printed.stdout
+
+
+def _titles():
+    """Each chapter's title: the first heading of its notebook or Markdown page, in order."""
+    titles = []
+    for name in re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text(encoding="utf-8")):
+        notebook, page = ROOT / f"{name}.ipynb", ROOT / f"{name}.md"
+        if notebook.is_file():
+            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+            text = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
+        else:
+            text = page.read_text(encoding="utf-8")
+        titles.append(re.search(r"^# (.+)$", text, re.M).group(1).strip())
+    return titles
+
+
+def _figures():
+    """How many figures the chapters show: PNG outputs of cells whose output is not removed."""
+    count = 0
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            tags = cell.get("metadata", {}).get("tags", [])
+            if cell["cell_type"] == "code" and not {"remove-output", "remove-cell"} & set(tags):
+                count += sum("image/png" in output.get("data", {}) for output in cell["outputs"])
+    return count
+
+
+def _flatten(outline):
+    for entry in outline:
+        if isinstance(entry, list):
+            yield from _flatten(entry)
+        else:
+            # A heading that wraps loses the space at its line break in the outline.
+            yield "".join(entry.title.split())
+
+
+def _fonts_and_images(resources, seen):
+    """(fonts, image count) of a page's resources, Form XObjects included."""
+    fonts, images = [], 0
+    for font in (resources.get("/Font") or {}).values():
+        fonts.append(font.get_object())
+    for xobject in (resources.get("/XObject") or {}).values():
+        xobject = xobject.get_object()
+        if id(xobject) in seen:
+            continue
+        seen.add(id(xobject))
+        if xobject.get("/Subtype") == "/Image":
+            images += 1
+        elif xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+            inner_fonts, inner_images = _fonts_and_images(xobject["/Resources"].get_object(), seen)
+            fonts += inner_fonts
+            images += inner_images
+    return fonts, images
+
+
+def _embedded(font):
+    if font.get("/Subtype") == "/Type3":
+        return True  # its glyphs are drawn by procedures inside the PDF
+    if font.get("/Subtype") == "/Type0":
+        font = font["/DescendantFonts"][0].get_object()
+    descriptor = font.get("/FontDescriptor")
+    return descriptor is not None and any(key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def test_the_pdf_edition_has_every_chapter_its_figures_fonts_and_chinese(pdf):
+    if pdf is None:
+        pytest.skip(f"PDF NOT BUILT: no browser at {CHROMIUM} (Debian package 'chromium'; .ci/run installs it)")
+    from pypdf import PdfReader
+
+    path, report = pdf
+    reader = PdfReader(path)
+    pages = len(reader.pages)
+    assert pages >= 100, f"only {pages} pages: is the whole book in the PDF?"
+    # Every chapter, in the order of the table of contents, in the PDF's outline (its bookmarks).
+    outline = list(_flatten(reader.outline))
+    titles = ["".join(title.split()) for title in _titles()]
+    positions = [next((i for i, title in enumerate(outline) if title.endswith(wanted)), None) for wanted in titles]
+    missing = [title for title, position in zip(_titles(), positions) if position is None]
+    assert not missing, f"chapters missing from the PDF's outline: {missing}"
+    assert positions == sorted(positions), "the chapters are out of order"
+    # Every font embedded; every figure there.
+    fonts, images, seen = [], 0, set()
+    for page in reader.pages:
+        page_fonts, page_images = _fonts_and_images(page.get("/Resources", {}).get_object(), seen)
+        fonts += page_fonts
+        images += page_images
+    not_embedded = {str(font.get("/BaseFont")) for font in fonts if not _embedded(font)}
+    assert fonts and not not_embedded, f"fonts not embedded: {not_embedded}"
+    assert images >= _figures(), f"{images} images in the PDF, {_figures()} figures in the chapters"
+    # The Chinese quotations in a CJK font, numbered equations, the bibliography.
+    assert "Noto Sans CJK" in report, report
+    # Text is read from the pages where it must be (extracting all of it takes 20 s).
+    def text_of(first, last):
+        return "\n".join(reader.pages[i].extract_text() for i in range(first, min(last, pages)))
+
+    opening, ending = text_of(0, 12), text_of(pages - 8, pages)
+    assert len(re.findall(r"[\u4e00-\u9fff]", opening)) > 20, "the Chinese quotations are missing"
+    assert re.search(r"\(1\.1\)", text_of(0, 30)), "equation numbers are missing"
+    assert any(title.endswith("References") for title in outline)
+    text = ending
+    assert "Glorot" in text and "Saitoh" in text, "the bibliography is missing"
+
+
 class _Links(html.parser.HTMLParser):
     """The ids a page defines and the links, images and scripts it points to."""
 
@@ -123,11 +268,12 @@ def _parse(path):
     return parser
 
 
-def test_no_broken_internal_link_anchor_or_image(site):
+def test_no_broken_internal_link_anchor_or_image(site, pdf):
     """Every link, image, script and stylesheet inside the site resolves, anchors included.
 
     External addresses (launch buttons, the repository, DOIs) are not fetched: the build
-    machine has no network, and their availability is not the book's to promise.
+    machine has no network, and their availability is not the book's to promise. The PDF
+    edition every page links to must be there too (unless it could not be printed here).
     """
     # _static/ holds the theme's Jinja fragments, not pages.
     pages = {path: _parse(path) for path in site.rglob("*.html") if not path.relative_to(site).parts[0].startswith("_")}
@@ -142,7 +288,7 @@ def test_no_broken_internal_link_anchor_or_image(site):
             path = (page.parent / urllib.parse.unquote(parts.path)).resolve() if parts.path else page
             if path.is_dir():
                 path = path / "index.html"
-            if not path.is_file():
+            if not path.is_file() and not (pdf is None and path == site / PDF_NAME):
                 broken.append(f"{where}: <{tag}> {target}: no such file")
             elif parts.fragment and path.suffix == ".html":
                 ids = pages[path].ids if path in pages else _parse(path).ids
@@ -153,21 +299,20 @@ def test_no_broken_internal_link_anchor_or_image(site):
 
 
 @pytest.fixture(scope="module")
-def mathjax():
-    """The npm registry's mathjax@3 package, installed once into .venv/npm."""
-    es5 = NPM_PREFIX / "node_modules" / "mathjax" / "es5"
-    if not (es5 / "tex-mml-chtml.js").is_file():
+def axe():
+    """The source of the npm registry's ``axe-core`` package, installed once into .venv/npm."""
+    script = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.is_file():
         npm = shutil.which("npm")
         if npm is None:
-            unavailable("npm is not installed, so MathJax cannot be served locally")
+            unavailable("npm is not installed, so axe-core cannot be fetched")
         subprocess.run(
-            [npm, "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--silent",
-             f"mathjax@{MATHJAX_VERSION}"],
+            [npm, "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--silent", f"axe-core@{AXE_VERSION}"],
             check=True,
             capture_output=True,
             timeout=600,
         )
-    return es5
+    return script.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +331,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_every_page_renders_in_a_real_browser(site, server, mathjax):
+def test_every_page_renders_offline_accessibly_and_on_a_phone(site, server, axe):
     if not CHROMIUM.is_file():
         unavailable(f"no browser at {CHROMIUM} (Debian package 'chromium'; .ci/run installs it)")
     from playwright.sync_api import sync_playwright
@@ -196,17 +341,15 @@ def test_every_page_renders_in_a_real_browser(site, server, mathjax):
         path.relative_to(site).as_posix() for path in site.rglob("*.html") if not path.relative_to(site).parts[0].startswith("_")
     )
     assert len(pages) > len(chapter_pages())
-    problems, blocked, allowed_seen, typeset_pages = [], set(), set(), 0
+    problems, blocked, allowed_seen, typeset_pages, violations = [], set(), set(), 0, {}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def route(route_request):
+    def offline(route_request):
+        # The network is cut: the site must bring everything a page needs, MathJax included.
         url = route_request.request.url
-        if url.startswith(MATHJAX_CDN):
-            local = mathjax.parent / url[len(MATHJAX_CDN):].split("?")[0]
-            return route_request.fulfill(path=str(local))
         if url.startswith(server):
             return route_request.continue_()
-        blocked.add(url)  # anything else would need the network
+        blocked.add(url)
         return route_request.abort()
 
     with sync_playwright() as playwright:
@@ -216,15 +359,14 @@ def test_every_page_renders_in_a_real_browser(site, server, mathjax):
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("**/*", route)
+        context.route("**/*", offline)
         for name in pages:
             page = context.new_page()
             console = []
             page.on("console", lambda message, log=console: log.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error, log=console: log.append(str(error)))
             page.goto(f"{server}/{name}", wait_until="load")
-            has_math = page.locator(".math").count() > 0
-            if has_math:
+            if page.locator(".math").count() > 0:
                 page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
                 page.evaluate("() => MathJax.startup.promise")
                 containers = page.locator("mjx-container").count()
@@ -237,20 +379,63 @@ def test_every_page_renders_in_a_real_browser(site, server, mathjax):
             )
             if broken:
                 problems.append(f"{name}: images that did not load: {broken}")
-            allowed_seen.update(entry for entry in CONSOLE_ALLOWLIST for text in console if entry in text)
-            unexpected = [text for text in console if not any(allowed in text for allowed in CONSOLE_ALLOWLIST)]
-            if unexpected:
-                problems.append(f"{name}: console errors: {unexpected}")
             if name == "chapters/01_sigmoid.html":
                 derivation = page.locator(".text_latex").first
                 derivation.scroll_into_view_if_needed()
                 derivation.screenshot(path=str(SCREENSHOTS / "01_sigmoid_derivation.png"))
                 page.screenshot(path=str(SCREENSHOTS / "01_sigmoid.png"), full_page=True)
+            # Accessibility: axe-core's WCAG 2 A and AA rules, in the light theme on every page and
+            # in the dark one on the pages that hold every kind of element the book uses.
+            page.add_script_tag(content=axe)
+            # No colour transitions: axe must see the theme's final colours, not a fade.
+            page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
+            for mode in ("light", "dark") if name in DARK_MODE_PAGES else ("light",):
+                page.evaluate("mode => document.documentElement.dataset.theme = mode", mode)
+                for rule in page.evaluate(AXE_RUN):
+                    if rule["impact"] in ("serious", "critical"):
+                        key = (rule["id"], rule["help"])
+                        violations.setdefault(key, []).extend(f"{name} ({mode}): {target}" for target in rule["targets"])
+            page.evaluate("() => document.documentElement.dataset.theme = 'light'")
+            # On a phone: nothing may scroll sideways but code and display math, inside their boxes.
+            page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+            wide = page.evaluate(WIDER_THAN_VIEWPORT)
+            if wide:
+                problems.append(f"{name}: at {PHONE_WIDTH} px the page scrolls sideways, because of {wide}")
+            if name == "chapters/01_sigmoid.html":
+                page.screenshot(path=str(SCREENSHOTS / "01_sigmoid_phone.png"))
+            allowed_seen.update(entry for entry in CONSOLE_ALLOWLIST for text in console if entry in text)
+            unexpected = [text for text in console if not any(allowed in text for allowed in CONSOLE_ALLOWLIST)]
+            if unexpected:
+                problems.append(f"{name}: console errors: {unexpected}")
             page.close()
         browser.close()
 
-    assert not blocked, f"pages requested the network: {sorted(blocked)}"
+    if blocked:
+        problems.append(f"pages requested the network: {sorted(blocked)}")
+    for (rule, text), where in sorted(violations.items()):
+        problems.append(f"axe-core, serious or critical: {rule} ({text}): {len(where)} nodes, e.g. {where[:4]}")
     assert not problems, "\n".join(problems)
     assert allowed_seen == CONSOLE_ALLOWLIST, f"stale allowlist entries: {CONSOLE_ALLOWLIST - allowed_seen}"
     assert typeset_pages >= len(chapter_pages()), "fewer pages with typeset math than chapters"
     assert (SCREENSHOTS / "01_sigmoid_derivation.png").stat().st_size > 10_000
+
+
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]},
+                                            resultTypes: ["violations"], preload: false});
+    return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                        targets: v.nodes.map(n => n.target.join(" "))}));
+}"""
+
+# The page is wider than the viewport, and which elements (outside scrolling boxes) stick out.
+WIDER_THAN_VIEWPORT = """() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return null;
+    const scrolls = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+        const o = getComputedStyle(p).overflowX; if (o === "auto" || o === "scroll" || o === "hidden") return true; }
+        return false; };
+    const culprits = Array.from(document.querySelectorAll("body *"))
+        .filter(e => e.getBoundingClientRect().right > width + 1 && !scrolls(e))
+        .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\\s+/).join(".") : ""));
+    return [document.documentElement.scrollWidth + " px", ...new Set(culprits)].slice(0, 8);
+}"""
