@@ -268,6 +268,52 @@ def _parse(path):
     return parser
 
 
+class _Figures(html.parser.HTMLParser):
+    """Each image of a page: its alt text, and whether it sits in a <figure> with a caption."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.images, self._figures = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "figure":
+            self._figures.append({"captioned": False, "images": []})
+        elif tag == "figcaption" and self._figures:
+            self._figures[-1]["captioned"] = True
+        elif tag == "img":
+            image = {"src": attrs.get("src", ""), "alt": (attrs.get("alt") or "").strip(), "captioned": False}
+            self.images.append(image)
+            if self._figures:
+                self._figures[-1]["images"].append(image)
+
+    def handle_endtag(self, tag):
+        if tag == "figure" and self._figures:
+            figure = self._figures.pop()
+            for image in figure["images"]:
+                image["captioned"] = figure["captioned"]
+
+
+def test_every_figure_has_alt_text_and_a_caption(site):
+    """Set from each notebook's cell metadata (``mystnb.image.alt``, ``mystnb.figure.caption``):
+    alt text says what a figure shows to a reader who cannot see it, the caption what to see."""
+    figures, problems = 0, []
+    for page in sorted((site / "chapters").glob("*.html")):
+        parser = _Figures()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for image in parser.images:
+            if "_images/" not in image["src"]:
+                continue
+            figures += 1
+            alt = image["alt"]
+            if len(alt) < 30 or alt.endswith(".png") or "_images/" in alt:
+                problems.append(f"{page.name}: {image['src']} has no real alt text ({alt!r})")
+            if not image["captioned"]:
+                problems.append(f"{page.name}: {image['src']} has no caption")
+    assert figures >= 20, f"only {figures} figures found in the chapters"
+    assert not problems, "\n".join(problems)
+
+
 def test_no_broken_internal_link_anchor_or_image(site, pdf):
     """Every link, image, script and stylesheet inside the site resolves, anchors included.
 
