@@ -8,6 +8,8 @@ Every pair ``f`` / ``f_grad`` is checked the same way (the tests are parametrise
 * ``f_grad`` against a central difference of the library's own ``f``;
 * dtypes, shapes, untouched (even read-only) inputs, finite output for extreme input;
 * the documented left-derivative convention at the kink of the rectifiers;
+* each element's result bit for bit the same whatever its neighbours (Hypothesis, on
+  arrays mixing ordinary and extreme values), and the limits at ±inf without warnings;
 * the errors for bad ``x`` and ``alpha``;
 * identities between the functions, with Hypothesis.
 """
@@ -276,3 +278,84 @@ def test_softplus_grad_is_sigmoid(x):
 @given(_vectors(FINITE))
 def test_silu_is_x_times_sigmoid(x):
     np.testing.assert_allclose(nm.silu(x), x * nm.sigmoid(x), rtol=4 * np.finfo(float).eps, atol=0)
+
+
+# Each element on its own: no neighbour changes its result. ---------------------------
+
+
+def _bits(array):
+    """The bit patterns of a float array, so that comparisons see -0.0 and every last bit."""
+    array = np.asarray(array)
+    return array.view(f"u{array.dtype.itemsize}")
+
+
+def _mixed_values(dtype):
+    """Ordinary values and extreme ones: overflow thresholds of exp, huge, tiny and infinite."""
+    finfo = np.finfo(dtype)
+    ordinary = [-2.5, -0.7, -0.0, 0.0, 0.3, 1.0, 3.0]
+    extreme = [
+        -800.0, -1000.0, 1000.0, -100.0, -20.0, -12.0,  # exp(-x) overflows (float64, float32, float16)
+        float(finfo.max), -float(finfo.max), float(finfo.smallest_subnormal), -float(finfo.tiny),
+        np.inf, -np.inf,
+    ]
+    with np.errstate(over="ignore"):  # -800 and -1000 are -inf in float16: extreme either way
+        return [dtype(v) for v in ordinary + extreme]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=FUNCTION_IDS)
+def test_each_element_depends_on_itself_alone(function, dtype):
+    """f(x)[i] is f(x[i:i+1])[0], bit for bit, whatever the other elements are.
+
+    A block that switches formula because one element overflowed must not change the
+    others: sigmoid([-2.5, -800.0])[0] was once 1 ulp away from sigmoid([-2.5])[0].
+    """
+
+    @given(hnp.arrays(dtype, st.integers(1, 12), elements=st.sampled_from(_mixed_values(dtype))))
+    def check(x):
+        result = function(x)
+        alone = np.concatenate([np.ravel(function(x[i : i + 1])) for i in range(x.size)])
+        np.testing.assert_array_equal(_bits(result), _bits(alone.astype(result.dtype)))
+
+    check()
+
+
+@pytest.mark.parametrize("function", [nm.sigmoid, nm.silu, nm.silu_grad, nm.softplus_grad], ids=lambda f: f.__name__)
+def test_an_overflowing_neighbour_changes_nothing(function):
+    assert _bits(function([-2.5, -800.0])[0]) == _bits(function([-2.5])[0])
+
+
+# Limits at plus and minus infinity, without warnings. --------------------------------
+
+LIMITS = {  # name: (f(-inf), f(+inf)), the limits from the definitions
+    "sigmoid": (0.0, 1.0),
+    "sigmoid_grad": (0.0, 0.0),
+    "tanh": (-1.0, 1.0),
+    "tanh_grad": (0.0, 0.0),
+    "relu": (0.0, np.inf),
+    "relu_grad": (0.0, 1.0),
+    "leaky_relu": (-np.inf, np.inf),
+    "leaky_relu_grad": (0.01, 1.0),
+    "leaky_relu(alpha=0.2)": (-np.inf, np.inf),
+    "leaky_relu(alpha=0.2)_grad": (0.2, 1.0),
+    "elu": (-1.0, np.inf),
+    "elu_grad": (0.0, 1.0),
+    "elu(alpha=0.5)": (-0.5, np.inf),
+    "elu(alpha=0.5)_grad": (0.0, 1.0),
+    "softplus": (0.0, np.inf),
+    "softplus_grad": (0.0, 1.0),
+    "gelu": (0.0, np.inf),  # x Phi(x) -> 0: Phi decays like exp(-x^2/2)
+    "gelu_grad": (0.0, 1.0),
+    "silu": (0.0, np.inf),  # x sigma(x) -> 0: sigma decays like exp(x)
+    "silu_grad": (0.0, 1.0),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize(("function", "name"), list(zip(FUNCTIONS, FUNCTION_IDS)), ids=FUNCTION_IDS)
+def test_limits_at_infinity(function, name, dtype):
+    """The limits where they are defined, never inf * 0 = nan (and no warning: filterwarnings=error)."""
+    result = function(np.array([-np.inf, np.inf, 1.0], dtype=dtype))
+    assert result.dtype == dtype
+    assert result[:2].tolist() == [dtype(v) for v in LIMITS[name]]
+    assert result[2] == function(np.array([1.0], dtype=dtype))[0]  # its neighbours change nothing

@@ -9,7 +9,8 @@ real parameters are finite numbers. Expected values are written out by hand.
 import numpy as np
 import pytest
 
-from nnmath._checks import as_float_array, check_axis, check_real_parameter
+import nnmath as nm
+from nnmath._checks import as_float_array, check_axis, check_bool, check_real_parameter
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble])
@@ -153,3 +154,90 @@ def test_real_parameter_becomes_a_python_float(value):
 def test_bad_real_parameter_names_it(value, error):
     with pytest.raises(error, match=r"^alpha must be"):
         check_real_parameter(value, "alpha")
+
+
+# Masked arrays: np.asarray would drop the mask, so every function refuses them. ----------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.ma.array([1.0, 2.0, 1000.0], mask=[0, 0, 1]),
+        np.ma.array([1.0, 2.0]),  # no entry masked: still refused, the rule is about the type
+        np.ma.array([[1, 2]], mask=[[1, 0]]),  # integers
+        np.ma.masked,
+    ],
+    ids=["float", "nothing masked", "int", "masked constant"],
+)
+def test_masked_arrays_are_a_type_error_naming_the_argument(value):
+    pattern = r"^logits must be a plain array of real numbers, got a masked array of shape "
+    with pytest.raises(TypeError, match=pattern):
+        as_float_array(value, "logits")
+
+
+_MASKED = np.ma.array([[0.25, 0.5, 0.25]], mask=[[0, 0, 1]])
+_PLAIN = np.array([[0.25, 0.5, 0.25]])
+_ELEMENTWISE = (
+    "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu", "leaky_relu_grad",
+    "elu", "elu_grad", "softplus", "softplus_grad", "gelu", "gelu_grad", "silu", "silu_grad",
+    "softmax", "log_softmax", "logsumexp", "hardmax",
+)
+_LOSSES = {  # name: (prediction argument, label argument)
+    "mse": ("y", "t"),
+    "mse_grad": ("y", "t"),
+    "cross_entropy": ("probs", "labels"),
+    "cross_entropy_grad": ("probs", "labels"),
+    "softmax_cross_entropy": ("logits", "labels"),
+    "softmax_cross_entropy_grad": ("logits", "labels"),
+    "binary_cross_entropy_with_logits": ("logits", "targets"),
+    "binary_cross_entropy_with_logits_grad": ("logits", "targets"),
+}
+
+
+def _first_argument(name):
+    return lambda x: getattr(nm, name)(x)
+
+
+def _prediction(name):
+    return lambda x: getattr(nm, name)(x, _PLAIN if "binary" in name else [1])
+
+
+def _label(name):
+    return lambda x: getattr(nm, name)(_PLAIN, x)
+
+
+# Every public function that takes an array: (name, the argument it must report, a call).
+_CALLS = (
+    [(name, "x", _first_argument(name)) for name in _ELEMENTWISE]
+    + [(name, pred, _prediction(name)) for name, (pred, _) in _LOSSES.items()]
+    + [(name, label, _label(name)) for name, (_, label) in _LOSSES.items()]
+    + [
+        ("softmax_jacobian", "x", lambda x: nm.softmax_jacobian(x[0])),
+        ("numerical_grad", "x", lambda x: nm.numerical_grad(lambda v: float(np.sum(v)), x)),
+        ("relative_error", "actual", lambda x: nm.relative_error(x, _PLAIN)),
+        ("relative_error", "expected", lambda x: nm.relative_error(_PLAIN, x)),
+        ("Affine", "W", lambda x: nm.Affine(x.T, [0.0])),
+        ("Affine.forward", "x", lambda x: nm.Affine(np.ones((3, 1)), [0.0]).forward(x)),
+        ("ReLU.forward", "x", lambda x: nm.ReLU().forward(x)),
+        ("SoftmaxWithLoss.forward", "labels", lambda x: nm.SoftmaxWithLoss().forward(_PLAIN, x)),
+        ("Network.accuracy", "labels", lambda x: nm.Network([nm.ReLU()]).accuracy(_PLAIN, x[:, 1])),
+    ]
+)
+
+
+@pytest.mark.parametrize(("name", "argument", "call"), _CALLS, ids=[f"{n}-{a}" for n, a, _ in _CALLS])
+def test_every_function_rejects_masked_arrays(name, argument, call):
+    with pytest.raises(TypeError, match=rf"^{argument} must be a plain array .*got a masked array"):
+        call(_MASKED)
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_])
+def test_check_bool_returns_a_python_bool(value):
+    result = check_bool(value, "keepdims")
+    assert type(result) is bool and result == bool(value)
+
+
+@pytest.mark.parametrize("value", ["no", 1, 0, None, 1.0, np.array(True), [True]])
+def test_check_bool_rejects_everything_else(value):
+    with pytest.raises(TypeError, match=r"^keepdims must be a bool \(True or False\), got "):
+        check_bool(value, "keepdims")

@@ -202,3 +202,30 @@ def test_relative_error_default_floor():
 def test_relative_error_bad_input(actual, expected, error, pattern):
     with pytest.raises(error, match=pattern):
         nm.relative_error(actual, expected)
+
+
+@pytest.mark.parametrize("floor", [0, 0.0, -1e-12], ids=["0", "0.0", "negative"])
+def test_relative_error_floor_must_be_positive(floor):
+    """A floor of 0 divides 0 by 0 where both entries are 0."""
+    with pytest.raises(ValueError, match=r"^floor must be positive, got "):
+        nm.relative_error([0.0, 1.0], [0.0, 1.0], floor=floor)
+
+
+@pytest.mark.parametrize(
+    ("x", "eps", "pattern"),
+    [
+        ([1.0], 1e-300, r"^eps must be large enough to move every entry of x, got 1e-300: x\[0\] \+ eps rounds back to 1.0$"),
+        ([[0.0, 2.0]], 1e-300, r"x\[0, 1\] \+ eps rounds back to 2.0$"),
+        (-1.0, 6e-17, r"^eps must be large enough .*: x - eps rounds back to -1.0$"),  # x + eps does move
+        ([1e308], 1e308, r"^eps must keep x ± eps finite, got 1e\+308: x\[0\] = 1e\+308 \+ eps overflows$"),
+    ],
+    ids=["1e-300 at 1", "2-d", "0-d", "overflow"],
+)
+def test_eps_must_move_every_entry(x, eps, pattern):
+    """x ± eps rounding back to x would make the quotient 0/0."""
+    with pytest.raises(ValueError, match=pattern):
+        nm.numerical_grad(lambda v: float(np.sum(v)), x, eps=eps)
+
+
+def test_tiny_eps_is_fine_where_it_moves_x():
+    assert nm.numerical_grad(lambda v: float(np.sum(3 * v)), [0.0], eps=1e-300).tolist() == [3.0]

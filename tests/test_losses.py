@@ -5,16 +5,21 @@ Reference values: exact fractions (``fractions.Fraction``) for the squared error
 mpmath at 50 digits for every logarithm (``_reference``), the book's worked example
 (-ln 0.6, 0.0975), and ``numerical_grad`` of each loss for each gradient. Label forms
 (indices, one-hot, soft, not summing to 1), batch shapes and the error messages of the
-module docstring are checked for every loss the same way.
+module docstring are checked for every loss the same way. Overflow: a loss or gradient
+that fits in its dtype must be finite although its squares or sums do not fit; infinite
+logits give the limits; each element's gradient depends on that element alone.
 """
 
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import hypothesis.extra.numpy as hnp
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import _reference as ref
 import nnmath as nm
@@ -482,3 +487,178 @@ def test_bad_predictions_name_the_argument(loss, which, pred, labels, error):
 def test_binary_cross_entropy_bad_input(function, logits, targets, error, pattern):
     with pytest.raises(error, match=pattern):
         function(logits, targets)
+
+
+# Overflow where the answer fits. ---------------------------------------------------------
+
+
+def _exact_mse_grad(y, t):
+    """(y - t) / N exactly, as Fractions, for float arrays of one shape (N rows)."""
+    rows = np.size(y) // np.shape(y)[-1]
+    return [(Fraction(float(a)) - Fraction(float(b))) / rows for a, b in zip(np.ravel(y), np.ravel(t), strict=True)]
+
+
+def _rounded(value, dtype):
+    """An exact value (Fraction or mpf) rounded to ``dtype`` through float64 (inf beyond its range)."""
+    with np.errstate(over="ignore"):
+        return dtype(float(value))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("y", "t"),
+    [
+        ([[1.2]], [[0.0]]),  # one error above sqrt(max): its square overflows, half of it fits
+        ([[0.9], [1.1]], [[0.0], [0.0]]),  # two rows whose squares overflow and sum to more than max
+        ([[0.7, 0.0], [0.0, -0.7]], [[-0.5, 0.0], [0.0, 0.6]]),  # the difference itself is beyond sqrt(max)
+    ],
+    ids=["one error", "two rows", "differences"],
+)
+def test_mse_is_finite_where_the_loss_fits(y, t, dtype):
+    """In units of sqrt(max): float16 errors above 256, float64 errors above 1.3e154."""
+    root = np.sqrt(float(np.finfo(dtype).max))
+    y, t = (np.array(v, dtype=np.float64) * root for v in (y, t))
+    y, t = y.astype(dtype), t.astype(dtype)
+    expected = _exact_mse(y, t)
+    assert expected <= float(np.finfo(dtype).max)  # the loss fits
+    result = nm.mse(y, t)
+    assert result.dtype == dtype
+    assert np.isfinite(result)
+    assert abs(Fraction(float(result)) - expected) <= 4 * float(np.finfo(dtype).eps) * expected
+
+
+def test_mse_of_the_reported_cases():
+    assert nm.mse([1.5e154], [0.0]) == pytest.approx(float(Fraction(1.5e154) ** 2 / 2), rel=1e-15)
+    assert nm.mse(np.array([300.0], dtype=np.float16), [0.0]) == _rounded(Fraction(45000), np.float16)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_mse_grad_is_finite_where_the_gradient_fits(dtype):
+    big = float(np.finfo(dtype).max) * 0.75
+    y = np.array([[big, 1.0], [0.5, -big]], dtype=dtype)  # y - t overflows in two entries; / N = 2 fits
+    t = np.array([[-big, 0.0], [0.0, big]], dtype=dtype)
+    result = nm.mse_grad(y, t)
+    assert result.dtype == dtype
+    expected = [_rounded(v, dtype) for v in _exact_mse_grad(y, t)]
+    assert result.ravel().tolist() == expected
+    # The other entries are the plain (y - t) / N, bit for bit: the overflow next to them changes nothing.
+    assert result[0, 1] == nm.mse_grad(np.array([[0.0, 1.0], [0.5, 0.0]], dtype=dtype), np.zeros((2, 2), dtype))[0, 1]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_mse_beyond_the_range_is_inf_without_a_warning(dtype):
+    big = np.array([float(np.finfo(dtype).max)], dtype=dtype)
+    assert nm.mse(big, -big) == np.inf  # 2 max**2: the true loss does not fit
+    assert nm.mse_grad(big, -big).tolist() == [np.inf]  # N = 1: 2 max does not fit
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_binary_cross_entropy_mean_is_finite_where_it_fits(dtype):
+    """Each loss is about max; their sum overflows when summed in the input's dtype, their mean fits."""
+    big = float(np.finfo(dtype).max) * 0.9
+    z = np.array([big, big, -big, 1.0], dtype=dtype)
+    t = np.array([0.0, 0.0, 1.0, 1.0])
+    result = nm.binary_cross_entropy_with_logits(z, t)
+    assert result.dtype == dtype
+    with mpmath.workdps(ref.DIGITS):
+        expected = mpmath.fsum(_mp_bce(float(a), float(b)) for a, b in zip(z, t, strict=True)) / 4
+    assert np.isfinite(result)
+    ref.assert_matches(result, expected, 4 * float(np.finfo(dtype).eps))
+
+
+# Each element's gradient on its own. ---------------------------------------------------
+
+
+def _bits(array):
+    array = np.asarray(array)
+    return array.view(f"u{array.dtype.itemsize}")
+
+
+def _bce_values(dtype):
+    finfo = np.finfo(dtype)
+    ordinary = [-2.5, -0.7, -0.0, 0.0, 0.3, 1.0, 3.0]
+    extreme = [-800.0, -1000.0, 1000.0, -100.0, -20.0, float(finfo.max), -float(finfo.max), np.inf, -np.inf]
+    return [dtype(v) for v in ordinary + extreme]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_binary_cross_entropy_grad_of_each_element_depends_on_it_alone(dtype):
+    """grad(z, t)[i] is the same, bit for bit, when every other logit is replaced by 0.
+
+    (The gradient divides by the number M of elements, so the comparison keeps M.)
+    """
+    @given(
+        st.integers(1, 10).flatmap(
+            lambda n: st.tuples(
+                hnp.arrays(dtype, n, elements=st.sampled_from(_bce_values(dtype))),
+                hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 0.3, 1.0])),
+            )
+        )
+    )
+    def check(arrays):
+        z, t = arrays
+        result = nm.binary_cross_entropy_with_logits_grad(z, t)
+        for i in range(z.size):
+            alone = np.zeros_like(z)
+            alone[i] = z[i]
+            assert _bits(result[i]) == _bits(nm.binary_cross_entropy_with_logits_grad(alone, t)[i])
+
+    check()
+
+
+def test_binary_cross_entropy_grad_with_an_overflowing_neighbour():
+    grad = nm.binary_cross_entropy_with_logits_grad
+    assert _bits(grad([-2.5, -800.0], [0.2, 0.5])[0]) == _bits(grad([-2.5, 0.0], [0.2, 0.5])[0])
+
+
+# Limits at infinite logits. --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("z", "t", "loss", "grad"),
+    [
+        (np.inf, 1.0, 0.0, 0.0),  # certain and right
+        (-np.inf, 0.0, 0.0, 0.0),
+        (np.inf, 0.0, np.inf, 1.0),  # certain and wrong
+        (-np.inf, 1.0, np.inf, -1.0),
+        (np.inf, 0.25, np.inf, 0.75),  # sigma - t = 1 - t
+        (-np.inf, 0.25, np.inf, -0.25),  # sigma - t = -t
+    ],
+)
+def test_binary_cross_entropy_at_infinite_logits(z, t, loss, grad, dtype):
+    """The limits, not inf * 0 = nan, and no warning (filterwarnings=error); also among finite logits."""
+    logits = np.array([z], dtype=dtype)
+    assert nm.binary_cross_entropy_with_logits(logits, [t]) == dtype(loss)
+    assert nm.binary_cross_entropy_with_logits_grad(logits, [t]).tolist() == [dtype(grad)]
+    both = np.array([z, 0.0], dtype=dtype)
+    mixed = nm.binary_cross_entropy_with_logits(both, [t, 0.5])
+    expected = (loss + math.log(2)) / 2
+    assert mixed == (dtype(expected) if np.isinf(expected) else pytest.approx(expected, rel=float(np.finfo(dtype).eps)))
+    assert nm.binary_cross_entropy_with_logits_grad(both, [t, 0.5]).tolist() == [dtype(grad / 2), 0.0]
+
+
+# Masked arrays. ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("loss", "which"), BOTH, ids=BOTH_IDS)
+@pytest.mark.parametrize("masked", ["pred", "labels"])
+def test_masked_arrays_are_rejected(loss, which, masked):
+    pred = loss.predictions(np.random.default_rng(111), (2, 3))
+    labels = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    if masked == "pred":
+        pred = np.ma.array(pred, mask=[[0, 0, 1], [0, 0, 0]])
+        name = loss.pred_name
+    else:
+        labels = np.ma.array(labels, mask=[[0, 0, 1], [0, 0, 0]])
+        name = loss.label_name
+    with pytest.raises(TypeError, match=rf"^{name} must be a plain array .*got a masked array"):
+        _call(loss, which, pred, labels)
+
+
+@pytest.mark.parametrize("function", [function for function, _ in BCE], ids=["loss", "grad"])
+def test_binary_cross_entropy_rejects_masked_arrays(function):
+    with pytest.raises(TypeError, match=r"^logits must be a plain array .*masked"):
+        function(np.ma.array([0.0, 1.0], mask=[0, 1]), [0.5, 0.5])
+    with pytest.raises(TypeError, match=r"^targets must be a plain array .*masked"):
+        function([0.0, 1.0], np.ma.array([0.5, 0.5], mask=[0, 1]))

@@ -208,6 +208,31 @@ def test_non_real_input_is_a_type_error_naming_x(function, bad):
         function(bad)
 
 
+def test_masked_entries_are_not_silently_used():
+    """np.asarray drops the mask: softmax would put all probability on the masked 1000."""
+    with pytest.raises(TypeError, match=r"^x must be a plain array of real numbers, got a masked array of shape \(3,\)"):
+        nm.softmax(np.ma.array([1.0, 2.0, 1000.0], mask=[0, 0, 1]))
+
+
+@pytest.mark.parametrize(
+    "function", AXIS_FUNCTIONS + [nm.softmax_jacobian], ids=_ids(AXIS_FUNCTIONS) + ["softmax_jacobian"]
+)
+def test_masked_arrays_are_rejected(function):
+    with pytest.raises(TypeError, match=r"^x must be a plain array .*masked array"):
+        function(np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0]))
+
+
+@pytest.mark.parametrize("keepdims", ["no", 1, 0, None, np.array(True), [True]], ids=["str", "1", "0", "None", "0-d array", "list"])
+def test_logsumexp_keepdims_must_be_a_bool(keepdims):
+    with pytest.raises(TypeError, match=r"^keepdims must be a bool \(True or False\), got "):
+        nm.logsumexp([[1.0, 2.0]], keepdims=keepdims)
+
+
+@pytest.mark.parametrize("keepdims", [True, np.True_])
+def test_logsumexp_keepdims_accepts_numpy_bools(keepdims):
+    assert nm.logsumexp([[1.0, 2.0]], keepdims=keepdims).shape == (1, 1)
+
+
 # Identities, with Hypothesis. ------------------------------------------------------------
 
 MATRICES = hnp.arrays(

@@ -6,6 +6,8 @@ The rules, stated once:
 * Booleans, integers and Python lists/scalars of numbers become float64.
 * Anything else (complex, strings, objects, datetimes) is a ``TypeError`` that names
   the argument, what was expected and what arrived.
+* Masked arrays (``numpy.ma``) are a ``TypeError`` too: ``np.asarray`` would drop the mask
+  and every masked entry would count as data. Fill or compress them first.
 
 Inputs are never modified: functions compute into new arrays.
 """
@@ -31,6 +33,7 @@ def as_float_array(value, name):
         ``value`` itself when it already is a floating ndarray, otherwise a float64
         array. Callers must not write into it.
     """
+    reject_masked(value, name)
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged nested lists, for example
@@ -43,6 +46,27 @@ def as_float_array(value, name):
     raise TypeError(
         f"{name} must be an array of real numbers, got {_describe(value)} of dtype {array.dtype}"
     )
+
+
+def reject_masked(value, name):
+    """Raise a ``TypeError`` naming ``name`` when ``value`` is a masked array.
+
+    ``np.asarray`` returns a masked array's data without its mask, so the masked entries
+    would silently count as data (``softmax`` of ``[1, 2, 1000]`` with 1000 masked puts all
+    the probability on the masked entry).
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} must be a plain array of real numbers, got a masked array of shape {np.shape(value)} "
+            "(its mask would be ignored: use .filled() or .compressed() first)"
+        )
+
+
+def check_bool(value, name):
+    """Return ``value`` as a Python bool, requiring a bool (or a NumPy bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {_describe(value)}")
+    return bool(value)
 
 
 def check_axis(array, axis, name):

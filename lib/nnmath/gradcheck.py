@@ -26,8 +26,11 @@ def numerical_grad(f, x, eps=None):
     x : array_like
         The point; integers and float32 are evaluated in float64. Never modified.
     eps : float, optional
-        A fixed step :math:`h`. By default :math:`h_i = \epsilon^{1/3} \max(1, |x_i|)`,
-        with :math:`\epsilon` the float64 machine epsilon.
+        A fixed step :math:`h > 0`. By default :math:`h_i = \epsilon^{1/3} \max(1, |x_i|)`,
+        with :math:`\epsilon` the float64 machine epsilon. A fixed step must move every
+        entry: :math:`x_i \pm h` must differ from :math:`x_i` and stay finite (a step below
+        half the spacing of the floats at :math:`x_i`, such as ``1e-300`` at 1, would make
+        the quotient 0/0).
 
     Returns
     -------
@@ -56,6 +59,7 @@ def numerical_grad(f, x, eps=None):
         if eps <= 0:
             raise ValueError(f"eps must be positive, got {eps}")
         steps = np.full(point.shape, eps)
+        _check_steps(point, eps)
     grad = np.empty_like(point)
     for index in np.ndindex(point.shape):
         original = point[index]
@@ -80,8 +84,8 @@ def relative_error(actual, expected, floor=1e-12):
     actual, expected : array_like
         Arrays of one shape (e.g. an analytic and a numerical gradient).
     floor : float, default 1e-12
-        Denominators below this are raised to it, so that two entries that are both
-        essentially zero count as agreeing instead of dividing 0 by 0.
+        A positive number. Denominators below this are raised to it, so that two entries
+        that are both essentially zero count as agreeing instead of dividing 0 by 0.
 
     Returns
     -------
@@ -93,10 +97,41 @@ def relative_error(actual, expected, floor=1e-12):
     if actual.shape != expected.shape:
         raise ValueError(f"actual and expected must have one shape, got {actual.shape} and {expected.shape}")
     floor = check_real_parameter(floor, "floor")
+    if floor <= 0:  # 0 would divide 0 by 0 where both entries are 0
+        raise ValueError(f"floor must be positive, got {floor}")
     if actual.size == 0:
         return 0.0
     scale = np.maximum(np.maximum(np.abs(actual), np.abs(expected)), floor)
     return float(np.max(np.abs(actual - expected) / scale))
+
+
+def _check_steps(point, eps):
+    """Require ``point ± eps`` to differ from ``point`` and to stay finite, at every finite entry."""
+    with np.errstate(over="ignore"):
+        forward, backward = point + eps, point - eps
+    finite = np.isfinite(point)
+    for stepped, sign in ((forward, "+"), (backward, "-")):
+        stuck = finite & (stepped == point)
+        if stuck.any():
+            index, name = _first(stuck)
+            raise ValueError(
+                f"eps must be large enough to move every entry of x, got {eps}: "
+                f"{name} {sign} eps rounds back to {float(point[index])}"
+            )
+        overflowed = finite & ~np.isfinite(stepped)
+        if overflowed.any():
+            index, name = _first(overflowed)
+            raise ValueError(
+                f"eps must keep x ± eps finite, got {eps}: {name} = {float(point[index])} {sign} eps overflows"
+            )
+
+
+def _first(mask):
+    """``(index, name)`` of the first True entry of ``mask``: ``((3,), "x[3]")``, ``((), "x")`` for 0-d."""
+    if mask.ndim == 0:
+        return (), "x"
+    index = tuple(int(i) for i in np.argwhere(mask)[0])
+    return index, f"x[{', '.join(map(str, index))}]"
 
 
 def _scalar(value):

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import special
 
 from ._blocks import elementwise, elementwise_sum
-from ._checks import as_float_array
+from ._checks import as_float_array, reject_masked
 from .softmax import (
     _exp,
     _log1p_tail,
@@ -86,9 +86,13 @@ def _first_index(mask):
     return position[0] if len(position) == 1 else position
 
 
-def _check_labels(labels, values, name, *, label_name="labels", non_negative=True):
-    """Validate ``labels`` (called ``label_name``) against the scores ``values``, shape ``(..., n)``."""
+def _check_labels(labels, values, name, *, label_name="labels", non_negative=True, dtype=None):
+    """Validate ``labels`` (called ``label_name``) against the scores ``values``, shape ``(..., n)``.
+
+    A distribution is returned in ``dtype``, by default the dtype of ``values``.
+    """
     batch_shape, n = values.shape[:-1], values.shape[-1]
+    reject_masked(labels, label_name)
     try:
         array = np.asarray(labels)
     except ValueError as error:  # ragged nested lists
@@ -102,7 +106,8 @@ def _check_labels(labels, values, name, *, label_name="labels", non_negative=Tru
             raise ValueError(f"{label_name} must be integers in [0, {n}), got {int(bad)}{at}")
         return _Labels(indices=array.astype(np.intp, copy=False))
     if array.shape == values.shape:
-        distribution = as_float_array(array, label_name).astype(values.dtype, copy=False)
+        dtype = values.dtype if dtype is None else dtype
+        distribution = as_float_array(array, label_name).astype(dtype, copy=False)
         if not _all_finite(distribution, non_negative):
             invalid = ~np.isfinite(distribution)
             if non_negative:
@@ -141,7 +146,19 @@ def mse(y, t):
     Returns
     -------
     numpy.floating
-        The loss, in the float dtype of ``y``.
+        The loss, in the float dtype of ``y``: finite whenever the true loss is
+        representable in that dtype, ``inf`` (without a warning) when it is not.
+
+    Notes
+    -----
+    The squares overflow long before the loss does: in float16 any error above 256
+    (:math:`256^2 > 65504`), in float64 an error above :math:`1.3 \times 10^{154}`,
+    although :math:`\tfrac12 e^2` and the mean may still fit. float16 is computed in
+    float64, where nothing overflows, and rounded once at the end. float32 and float64
+    are computed in their own dtype; only if NumPy reports an overflow is the loss
+    computed again: float32 in float64, float64 (and longdouble) with every entry scaled
+    by a power of 2, :math:`E = 2^{2s} E(2^{-s}y, 2^{-s}t)`, exact up to the entries so
+    small next to the largest one that their squares do not count.
 
     Examples
     --------
@@ -149,10 +166,43 @@ def mse(y, t):
     0.0975
     """
     y = _check_scores(y, "y")
-    t = _check_labels(t, y, "y", label_name="t", non_negative=False).one_hot_like(y)
-    difference = y - t
-    per_row = 0.5 * np.sum(difference * difference, axis=-1)
-    return y.dtype.type(np.mean(per_row))
+    work = _mse_dtype(y.dtype)
+    t = _check_labels(t, y, "y", label_name="t", non_negative=False, dtype=work).one_hot_like(y)
+    loss = _mean_half_square(y, t, work)
+    with np.errstate(over="ignore"):  # a loss beyond the range of y's dtype is inf
+        return y.dtype.type(loss)
+
+
+def _mse_dtype(dtype):
+    """The dtype ``mse`` computes in: float64 for float16 (whose squares overflow beyond 256)."""
+    return np.dtype(np.float64) if dtype == np.float16 else dtype
+
+
+def _mean_half_square(y, t, work):
+    """The mean over rows of ``0.5 * sum_k (y_k - t_k)**2``, in ``work``, finite whenever it fits."""
+    try:
+        with np.errstate(over="raise"):
+            difference = np.subtract(y, t, dtype=work)
+            return np.mean(0.5 * np.sum(difference * difference, axis=-1))
+    except FloatingPointError:
+        pass
+    # A difference, a square or a sum overflowed. float32 fits in float64 with room to spare.
+    wide = np.result_type(work, np.float64)
+    if wide != work:
+        difference = np.subtract(y, t, dtype=wide)
+        return np.mean(0.5 * np.sum(difference * difference, axis=-1))
+    # float64 and longdouble: scale every entry by 2**-s, with 2**s above the largest of
+    # them, so that the differences lie below 2 and nothing overflows. Scaling by a power of
+    # 2 is exact except for entries below 2**-1022 times the largest: their squares do not count.
+    with np.errstate(over="ignore", invalid="ignore"):
+        largest = max(np.max(np.abs(y)), np.max(np.abs(t)))
+        if not np.isfinite(largest):  # an infinite or NaN prediction: the formula's inf or nan
+            difference = np.subtract(y, t, dtype=work)
+            return np.mean(0.5 * np.sum(difference * difference, axis=-1))
+        exponent = int(np.frexp(largest)[1])
+        difference = np.subtract(np.ldexp(y, -exponent), np.ldexp(t, -exponent), dtype=work)
+        scaled = np.mean(0.5 * np.sum(difference * difference, axis=-1))
+        return np.ldexp(scaled, 2 * exponent)  # inf when the loss itself does not fit
 
 
 def mse_grad(y, t):
@@ -163,11 +213,40 @@ def mse_grad(y, t):
     Returns
     -------
     numpy.ndarray
-        The shape and float dtype of ``y``.
+        The shape and float dtype of ``y``; each entry finite whenever its true value is
+        representable in that dtype (``inf``, without a warning, when it is not).
+
+    Notes
+    -----
+    :math:`y_k - t_k` can overflow where :math:`(y_k - t_k)/N` fits. float16 is computed
+    in float64 and rounded once. float32 and float64 are computed as written, and an
+    entry whose difference overflowed (NumPy reports it; an array without one pays for no
+    test) is computed again: in float64 for float32, as :math:`(y_k/2 - t_k/2)/(N/2)`, the
+    same correctly rounded quotient, for float64. Every other entry is the plain
+    :math:`(y_k - t_k)/N`, whatever its neighbours.
     """
     y = _check_scores(y, "y")
-    t = _check_labels(t, y, "y", label_name="t", non_negative=False).one_hot_like(y)
-    return (y - t) / _batch_size(y)
+    work = _mse_dtype(y.dtype)
+    t = _check_labels(t, y, "y", label_name="t", non_negative=False, dtype=work).one_hot_like(y)
+    batch = _batch_size(y)
+    if work != y.dtype:
+        with np.errstate(over="ignore"):  # an entry beyond float16's range is inf
+            return (np.subtract(y, t, dtype=work) / batch).astype(y.dtype)
+    try:
+        with np.errstate(over="raise"):
+            return (y - t) / batch
+    except FloatingPointError:
+        pass
+    with np.errstate(over="ignore"):  # an entry whose true value does not fit is inf
+        grad = (y - t) / batch
+        overflowed = np.isinf(grad) & np.isfinite(y)  # the targets are finite
+        y_over, t_over = y[overflowed], t[overflowed]
+        wide = np.result_type(y.dtype, np.float64)
+        if wide != y.dtype:
+            grad[overflowed] = (y_over.astype(wide) - t_over) / batch
+        else:
+            grad[overflowed] = (y_over * 0.5 - t_over * 0.5) / (batch * 0.5)
+    return grad
 
 
 def _check_probs(probs):
@@ -438,18 +517,48 @@ def binary_cross_entropy_with_logits(logits, targets):
 
     three terms :math:`\ge 0`: ``log1p`` keeps :math:`e^{-|z|}` when it is tiny, and the
     maximum equals :math:`\max(z, 0) - z t` without its cancellation when
-    :math:`t \approx 1`. Elements are summed block by block (pairwise within a block).
+    :math:`t \approx 1`. At :math:`z = \pm\infty` a product :math:`z t` or
+    :math:`z (1 - t)` whose factor :math:`t` or :math:`1 - t` is exactly 0 is 0, its value
+    for every finite :math:`z`, so the loss is its limit (0 for a confident right answer,
+    ``inf`` otherwise), not ``nan``.
+
+    Elements are summed block by block (pairwise within a block), in the dtype of the
+    computation (float32 for float16 input), and the blocks' sums in float64. Where a sum
+    overflows although the mean fits, NumPy reports it and the sums are computed again:
+    float32 in float64, float64 (and longdouble) with every term scaled by a power of 2.
+    The result is finite whenever the mean is representable in the dtype of ``logits``.
     """
     logits, targets, dtype = _check_binary(logits, targets)
     try:
-        total = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3)
+        try:
+            with np.errstate(over="raise"):
+                total = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3)
+                mean = total / logits.size
+        except FloatingPointError:
+            mean = _binary_cross_entropy_mean_again(logits, targets)
     except _OutsideUnitInterval:
         _report_outside_unit_interval(targets)
-    return dtype.type(total / logits.size)
+    with np.errstate(over="ignore"):  # a mean beyond float16's range is inf
+        return dtype.type(mean)
 
 
-def _binary_cross_entropy_block(z, t, out, minus_z, gap):
-    """The sum of the losses of the elements of one block."""
+def _binary_cross_entropy_mean_again(logits, targets):
+    """The mean loss, for input whose sum of losses overflowed in its own dtype."""
+    size = logits.size
+    wide = _wide(logits.dtype)
+    if wide != logits.dtype:  # float32 terms, at most 3.4e38 each: their float64 sum cannot overflow
+        kernel = functools.partial(_binary_cross_entropy_block, sum_dtype=wide)
+        return elementwise_sum(kernel, logits, targets, scratch=3) / size
+    # Terms are at most the dtype's largest number; scaled by 2**-s with 2**s > 2 * size,
+    # no sum of them can overflow.
+    exponent = size.bit_length() + 1
+    kernel = functools.partial(_binary_cross_entropy_block, exponent=-exponent)
+    with np.errstate(over="ignore"):
+        return np.ldexp(elementwise_sum(kernel, logits, targets, scratch=3) / size, exponent)
+
+
+def _binary_cross_entropy_block(z, t, out, minus_z, gap, sum_dtype=None, exponent=0):
+    """The sum (in ``sum_dtype``, by default the block's) of the block's losses, times ``2**exponent``."""
     _require_unit_interval(t)
     np.negative(z, out=minus_z)
     np.exp(np.minimum(z, minus_z, out=out), out=out)  # e^-|z| in (0, 1]: no overflow
@@ -457,10 +566,33 @@ def _binary_cross_entropy_block(z, t, out, minus_z, gap):
     # max(z, 0) - z t: for z >= 0 it is z (1 - t) >= 0 >= -z t, for z < 0 it is
     # -z t >= 0 >= z (1 - t). Two products and no subtraction of nearly equal numbers
     # (z - z t loses every digit when t is close to 1).
-    np.multiply(z, np.subtract(1, t, out=gap), out=gap)
-    np.multiply(minus_z, t, out=minus_z)
+    try:
+        with np.errstate(invalid="raise"):
+            np.multiply(z, np.subtract(1, t, out=gap), out=gap)
+            np.multiply(minus_z, t, out=minus_z)
+    except FloatingPointError:
+        _products_at_infinity(z, t, gap, minus_z)
     np.maximum(gap, minus_z, out=gap)
-    return np.add.reduce(out) + np.add.reduce(gap)  # the block's sum: two sums, no third array
+    if exponent:
+        np.ldexp(out, exponent, out=out)
+        np.ldexp(gap, exponent, out=gap)
+    # The block's sum: two sums, no third array.
+    return np.add.reduce(out, dtype=sum_dtype) + np.add.reduce(gap, dtype=sum_dtype)
+
+
+def _products_at_infinity(z, t, gap, minus_z):
+    """``gap = z (1 - t)``, ``minus_z = -z t`` for a block where some ``z`` is infinite.
+
+    ``inf * 0`` is ``nan``; but a product whose factor ``1 - t`` or ``t`` is exactly 0 is
+    0 for every finite ``z``, and that is its limit as ``z`` goes to infinity. (A NaN ``z``
+    stays NaN.) Only such blocks pay for the masks.
+    """
+    with np.errstate(invalid="ignore"):
+        np.multiply(z, np.subtract(1, t, out=gap), out=gap)
+        np.multiply(np.negative(z, out=minus_z), t, out=minus_z)
+    infinite = np.isinf(z)
+    gap[infinite & (t == 1)] = 0
+    minus_z[infinite & (t == 0)] = 0
 
 
 def binary_cross_entropy_with_logits_grad(logits, targets):
@@ -481,9 +613,13 @@ def binary_cross_entropy_with_logits_grad(logits, targets):
 
     which has no cancellation for a hard target: :math:`t = 1` gives
     :math:`-a/(1 + a) = -\sigma(-z)` exactly, where :math:`\sigma(z) - 1` computed directly
-    is 0 as soon as :math:`\sigma(z)` rounds to 1. Where :math:`a` overflows
-    (:math:`z < -709.78`), the block is computed with :math:`e = e^{-|z|}` instead, as
-    :math:`((n - t) - t e)/(1 + e)` with the numerator :math:`n` of :func:`~nnmath.sigmoid`.
+    is 0 as soon as :math:`\sigma(z)` rounds to 1. Where :math:`a` or :math:`(1 + a) M`
+    overflows (:math:`z < -709.78` in float64, or :math:`z = -\infty`), that element is
+    computed with :math:`e = e^{-|z|}` instead, as :math:`((n - t) - t e)/((1 + e) M)` with
+    the numerator :math:`n` of :func:`~nnmath.sigmoid`. NumPy reports the overflow, so a
+    block without one pays for no per-element test, and each element's result depends on
+    that element alone (and on :math:`M`), never on its neighbours. At
+    :math:`z = \pm\infty` the gradient is its limit, :math:`(1 - t)/M` or :math:`-t/M`.
     """
     logits, targets, dtype = _check_binary(logits, targets)
     kernel = functools.partial(_binary_cross_entropy_grad_block, size=logits.size)
@@ -506,10 +642,17 @@ def _binary_cross_entropy_grad_block(z, t, out, a, other, size):
         return
     except FloatingPointError:
         pass
-    # e = exp(-|z|) never overflows; sigma(z) = n / (1 + e), n = max(sign z, e) as in sigmoid.
+    # Some element overflowed. Every element whose denominator (1 + a) M is finite keeps
+    # the cheap form, as it would in a block of its own; the others (z < -709.78, -inf or
+    # NaN) use e = exp(-|z|), which never overflows: sigma(z) = n / (1 + e) with
+    # n = max(sign z, e), as in sigmoid.
     with np.errstate(over="ignore", invalid="ignore"):
-        np.exp(np.negative(np.abs(z, out=a), out=a), out=a)
-        np.maximum(np.sign(z, out=out), a, out=out)
-        out -= t
+        np.exp(np.negative(z, out=a), out=a)
+        np.subtract(1, t, out=out)
         out -= np.multiply(t, a, out=other)
         out /= np.multiply(np.add(a, 1, out=a), size, out=a)
+    overflowed = ~np.isfinite(a)
+    z_over, t_over = z[overflowed], t[overflowed]
+    e = np.exp(-np.abs(z_over))
+    numerator = np.maximum(np.sign(z_over), e) - t_over - t_over * e
+    out[overflowed] = numerator / ((e + 1) * size)

@@ -21,9 +21,12 @@ References
 .. [2] K. He, X. Zhang, S. Ren, J. Sun, "Delving deep into rectifiers", ICCV 2015.
 """
 
+import inspect
+from itertools import pairwise
+
 import numpy as np
 
-from ._checks import check_real_parameter
+from ._checks import _describe, check_real_parameter, reject_masked
 from .gradcheck import numerical_grad, relative_error
 from .layers import Affine, Layer, SoftmaxWithLoss
 
@@ -65,8 +68,34 @@ class Network:
         return grad
 
     def accuracy(self, x, labels):
-        """Fraction of rows whose largest logit is the label (integer class indices)."""
-        return float(np.mean(np.argmax(self.predict(x), axis=-1) == np.asarray(labels)))
+        """Fraction of rows whose largest logit is the label.
+
+        ``labels`` are integer class indices of shape ``logits.shape[:-1]``: ``(N,)`` for a
+        batch, ``()`` for a single vector. Any other shape is an error, not a broadcast (an
+        ``(N, 1)`` column against ``(N,)`` predictions would compare every row with every
+        label).
+        """
+        logits = self.predict(x)
+        predicted = np.argmax(logits, axis=-1)
+        reject_masked(labels, "labels")
+        try:
+            labels = np.asarray(labels)
+        except ValueError as error:  # ragged nested lists
+            raise TypeError("labels must be integer class indices, got a ragged sequence") from error
+        if labels.shape != predicted.shape:
+            raise ValueError(
+                f"labels must be class indices of shape {predicted.shape} to match logits of shape "
+                f"{logits.shape}, got shape {labels.shape}"
+            )
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
+        n = logits.shape[-1]
+        outside = (labels < 0) | (labels >= n)
+        if outside.any():
+            where = tuple(int(i) for i in np.argwhere(outside)[0]) if labels.ndim else ()
+            at = f" at index {where[0] if len(where) == 1 else where}" if labels.ndim else ""
+            raise ValueError(f"labels must be integers in [0, {n}), got {int(labels[where])}{at}")
+        return float(np.mean(predicted == labels))
 
     def parameters(self):
         """``(layer, name)`` for every parameter, in layer order."""
@@ -113,11 +142,29 @@ def gradient_errors(network, x, labels, floor=1e-4):
 def sgd_step(network, learning_rate):
     r"""One step of gradient descent on every parameter: :math:`\theta \leftarrow \theta - \eta\,\nabla_\theta E`.
 
-    Uses the gradients left by the last ``network.backward()``. Parameters are updated in place
-    (they belong to the network, not to the caller).
+    Uses the gradients left by the last ``network.backward()``; before any backward pass there
+    are none, and that is a ``RuntimeError`` (checked for every parameter before any is moved).
+    Parameters are updated in place (they belong to the network, not to the caller).
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be an nnmath Network, got {_describe(network)}")
     learning_rate = check_real_parameter(learning_rate, "learning_rate")
-    for layer, name in network.parameters():
+    parameters = network.parameters()
+    for index, layer in enumerate(network.layers):  # check every gradient before moving anything
+        for name, value in layer.params.items():
+            grad = layer.grads.get(name)
+            if grad is None:
+                raise RuntimeError(
+                    f"sgd_step needs the gradients of network.backward(), but layer {index} "
+                    f"({type(layer).__name__}) has no gradient for {name!r}: call network.loss(x, labels) "
+                    "and network.backward() first"
+                )
+            if np.shape(grad) != value.shape:
+                raise ValueError(
+                    f"the gradient of layer {index}'s {name!r} must have its shape {value.shape}, "
+                    f"got shape {np.shape(grad)}"
+                )
+    for layer, name in parameters:
         layer.params[name] -= learning_rate * layer.grads[name]
 
 
@@ -127,11 +174,14 @@ def mlp(sizes, activation, init="he", rng=None):
     Parameters
     ----------
     sizes : sequence of int
-        ``[d_in, hidden_1, ..., hidden_k, n_classes]``.
+        ``[d_in, hidden_1, ..., hidden_k, n_classes]``, positive integers (not floats or
+        strings, which would be truncated or parsed silently).
     activation : callable
-        Makes a fresh activation layer, e.g. ``nnmath.ReLU`` or ``lambda: nnmath.LeakyReLU(0.01)``.
+        Makes a fresh activation layer when called with no arguments: a layer class such as
+        ``nnmath.ReLU``, or a function such as ``lambda: nnmath.LeakyReLU(0.01)``.
     init : {"he", "xavier"} or float
-        Weight initialisation (see the module docstring).
+        Weight initialisation (see the module docstring); a number is the standard
+        deviation, which must be finite and non-negative.
     rng : numpy.random.Generator
         The source of the initial weights (required, so that results are reproducible).
 
@@ -141,16 +191,66 @@ def mlp(sizes, activation, init="he", rng=None):
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    sizes = _check_sizes(sizes)
+    _check_activation(activation)
+    scales = [_init_scale(init, fan_in, fan_out) for fan_in, fan_out in pairwise(sizes)]  # all checked first
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
+        W = rng.normal(0.0, scales[i], size=(fan_in, fan_out))
+        layers.append(Affine(W, np.zeros(fan_out)))
+        if i < len(sizes) - 2:
+            layers.append(_new_activation(activation, layers))
+    return Network(layers)
+
+
+def _check_sizes(sizes):
+    """``sizes`` as a list of Python ints, all positive, at least two of them."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a sequence of integers, got {_describe(sizes)}")
+    sizes = list(sizes)
+    for index, size in enumerate(sizes):
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+            raise TypeError(f"sizes must be integers, got {_describe(size)} at index {index}")
     sizes = [int(size) for size in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least an input and an output size, all positive, got {sizes}")
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        W = rng.normal(0.0, _init_scale(init, fan_in, fan_out), size=(fan_in, fan_out))
-        layers.append(Affine(W, np.zeros(fan_out)))
-        if i < len(sizes) - 2:
-            layers.append(activation())
-    return Network(layers)
+    return sizes
+
+
+def _check_activation(activation):
+    """``activation`` must make a layer when called with no arguments: a Layer class or a factory."""
+    expected = "a layer class such as nnmath.ReLU, or a function of no arguments returning a new layer"
+    if isinstance(activation, Layer):
+        raise TypeError(
+            f"activation must be {expected}, got a {type(activation).__name__} layer (an instance)"
+        )
+    if isinstance(activation, type):
+        if not issubclass(activation, Layer):
+            raise TypeError(f"activation must be {expected}, got the class {activation.__name__}")
+        return
+    if not callable(activation):
+        raise TypeError(f"activation must be {expected}, got {_describe(activation)}")
+    try:
+        inspect.signature(activation).bind()
+    except TypeError:
+        name = getattr(activation, "__name__", "")
+        raise TypeError(
+            f"activation must be {expected}, got {type(activation).__name__} {name}, which needs arguments "
+            "(an elementwise function such as nnmath.relu is not a layer)"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): the layer it makes is checked
+        pass
+
+
+def _new_activation(activation, layers):
+    """A new activation layer from ``activation``, checked to be one and not one already used."""
+    layer = activation()
+    if not isinstance(layer, Layer):
+        maker = getattr(activation, "__name__", type(activation).__name__)
+        raise TypeError(f"activation must return an nnmath layer, got {_describe(layer)} from {maker!r}")
+    if any(layer is other for other in layers):
+        raise ValueError("activation must return a new layer on every call, got the same layer twice")
+    return layer
 
 
 def _init_scale(init, fan_in, fan_out):
@@ -160,4 +260,7 @@ def _init_scale(init, fan_in, fan_out):
         return np.sqrt(2.0 / (fan_in + fan_out))
     if isinstance(init, str):
         raise ValueError(f'init must be "he", "xavier" or a standard deviation, got {init!r}')
-    return check_real_parameter(init, "init")
+    scale = check_real_parameter(init, "init")
+    if scale < 0:
+        raise ValueError(f"init must be a non-negative standard deviation, got {scale}")
+    return scale

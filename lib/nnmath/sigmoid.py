@@ -32,20 +32,19 @@ def sigmoid(x):
 
     Notes
     -----
-    The textbook formula overflows in :math:`e^{-x}` for :math:`x < -709` (float64).
-    With :math:`e = e^{-|x|} \in (0, 1]`, which never overflows,
+    The textbook formula overflows in :math:`e^{-x}` for :math:`x < -709.78` (float64),
+    :math:`-88.72` (float32). There :math:`x < 0`, and with :math:`e = e^{x} = e^{-|x|} \in [0, 1)`,
+    which never overflows,
 
-    .. math:: \sigma(x) = \frac{1}{1 + e} \ (x \ge 0), \qquad
-              \sigma(x) = \frac{e}{1 + e} \ (x < 0),
+    .. math:: \sigma(x) = \frac{e}{1 + e},
 
-    so both branches stay finite and keep full relative precision; a result in the
-    subnormal range (:math:`x < -708` in float64) is :math:`e^{x}` itself, where the
-    textbook formula gives 0. The numerator (1 or :math:`e`) is picked arithmetically,
-    as :math:`\max(\operatorname{sign} x, e)`, not with ``np.where``.
-
-    That form takes seven NumPy operations. Where :math:`e^{-x}` does not overflow, the
-    textbook formula is just as accurate (within 2 ulp) and takes four, so each block of
-    the input (``nnmath._blocks``) uses it unless NumPy reports an overflow; the whole
+    finite and at full relative precision: a result in the subnormal range is
+    :math:`e^{x}` itself, where the textbook formula gives 0. Wherever :math:`e^{-x}` is
+    finite the textbook formula is just as accurate (within 2 ulp) and takes four NumPy
+    operations, so every element whose :math:`e^{-x}` is finite uses it, and only the
+    elements where it overflowed use the form above. Each result depends on its own
+    element alone, never on its neighbours. A block of the input (``nnmath._blocks``)
+    in which nothing overflows, the usual case, pays for no per-element test; the whole
     costs about twice one ``np.exp``.
 
     Examples
@@ -64,25 +63,31 @@ def _sigmoid_block(x, out, e):
     # The textbook 1 / (1 + e^-x) takes four operations and is within 2 ulp wherever e^-x
     # is finite. e^-x overflows only for x < -709.78 (-88.72 in float32), where sigma(x)
     # is subnormal and the textbook formula returns 1 / inf = 0. NumPy reports the
-    # overflow (errstate over="raise"), and only such a block is computed the exact way.
+    # overflow (errstate over="raise"); only then are the elements that overflowed
+    # computed the exact way (a block without an overflow pays for no test).
     try:
         with np.errstate(over="raise"):
             np.exp(np.negative(x, out=e), out=e)
     except FloatingPointError:
-        return _sigmoid_block_exact(x, out, e)
+        return _sigmoid_block_overflowed(x, out, e)
     np.divide(1, np.add(e, 1, out=e), out=out)
 
 
-def _sigmoid_block_exact(x, out, e):
-    """``out = sigmoid(x)`` as ``numerator / (1 + e)`` with ``e = exp(-|x|)``, for any x."""
-    # e = exp(-|x|) lies in (0, 1] whatever the sign of x, so it never overflows.
-    np.exp(np.negative(np.abs(x, out=e), out=e), out=e)
-    # The numerator is 1 for x >= 0 and e for x < 0. max(sign(x), e) picks it without a
-    # branch: sign is 1 (or 0 at x = 0, where e = 1) on the right and -1 < e on the left.
-    # So x < 0 gets exp(x) / (1 + exp(x)) with one rounded division, and a result in the
-    # subnormal range is exp(x) itself, not 0.
-    np.maximum(np.sign(x, out=out), e, out=out)
-    np.divide(out, np.add(e, 1, out=e), out=out)
+def _sigmoid_block_overflowed(x, out, e):
+    """``out = sigmoid(x)`` for a block in which ``exp(-x)`` overflows somewhere.
+
+    Every element gets the formula it would get in a block of its own: the textbook one
+    where ``exp(-x)`` is finite, the exact ``e / (1 + e)`` with ``e = exp(x)`` where it
+    overflowed (there x < 0, so ``exp(x) = exp(-|x|)`` lies in [0, 1) and keeps the
+    subnormal result, where the textbook formula gives 0). Switching the whole block to
+    the exact form would make an element's result depend on its neighbours.
+    """
+    with np.errstate(over="ignore"):
+        np.exp(np.negative(x, out=e), out=e)
+    overflowed = np.isinf(e)  # x < -709.78, or x = -inf
+    np.divide(1, np.add(e, 1, out=e), out=out)
+    tail = np.exp(x[overflowed])
+    out[overflowed] = tail / (tail + 1)
 
 
 def sigmoid_grad(x):

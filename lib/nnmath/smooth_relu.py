@@ -1,7 +1,9 @@
-"""Smooth relatives of ReLU: softplus, GELU and SiLU (Swish).
+r"""Smooth relatives of ReLU: softplus, GELU and SiLU (Swish).
 
 Elementwise on any shape; float dtypes are kept, other inputs become float64; inputs are
-never modified. All three are differentiable everywhere.
+never modified. All three are differentiable everywhere. At :math:`x = \pm\infty` they
+return their limits (GELU and SiLU are 0 at :math:`-\infty`, their derivatives 0 and 1 at
+:math:`\mp\infty`), not the ``nan`` of :math:`\infty \cdot 0`.
 
 References
 ----------
@@ -25,6 +27,26 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 # Beyond |x| = 40 the Gaussian density exp(-x²/2) is below 1e-347, i.e. 0 in float64;
 # clipping there keeps x² from overflowing for huge inputs without changing any result.
 _GAUSSIAN_CUTOFF = 40.0
+
+
+def _times_vanishing(x, factor):
+    """``x * factor``, for a ``factor`` that tends to 0 faster than ``x`` grows.
+
+    ``factor`` must be a new array of the shape of ``x`` that the caller owns: the product
+    is computed into it, so that no third array is allocated. At an infinite ``x`` where
+    ``factor`` is exactly 0 the product is ``inf * 0 = nan``; its limit is 0 (signed like
+    ``x``, as for a large finite ``x``). NumPy reports that ``nan`` once the product is
+    complete (errstate invalid="call"), and only then are such elements set to their
+    limit; every other element is the plain product, whatever its neighbours.
+    """
+    product = np.asarray(factor)
+    invalid = []
+    with np.errstate(invalid="call", call=lambda kind, flag: invalid.append(kind)):
+        np.multiply(x, product, out=product)
+    if invalid:
+        at_infinity = np.isinf(x) & np.isnan(product)  # inf * 0 (where x is NaN, NaN stays)
+        product[at_infinity] = np.copysign(0.0, x[at_infinity])
+    return product[()]  # a NumPy scalar for 0-d input, as x * factor gives
 
 
 def softplus(x):
@@ -93,7 +115,7 @@ def gelu(x):
     """
     x = as_float_array(x, "x")
     cdf = 0.5 * special.erfc(-x * _INV_SQRT_2)
-    return (x * cdf).astype(x.dtype, copy=False)
+    return _times_vanishing(x, cdf).astype(x.dtype, copy=False)
 
 
 def gelu_grad(x):
@@ -134,7 +156,7 @@ def silu(x):
         The shape and float dtype of ``x``.
     """
     x = as_float_array(x, "x")
-    return x * sigmoid(x)
+    return _times_vanishing(x, sigmoid(x))
 
 
 def silu_grad(x):
@@ -158,4 +180,4 @@ def silu_grad(x):
     :math:`x` the way :math:`1 - \sigma(x)` does.
     """
     x = as_float_array(x, "x")
-    return sigmoid(x) + x * sigmoid_grad(x)
+    return sigmoid(x) + _times_vanishing(x, sigmoid_grad(x))

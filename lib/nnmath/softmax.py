@@ -45,7 +45,7 @@ References
 import numpy as np
 
 from ._blocks import row_blocks
-from ._checks import as_float_array, check_axis
+from ._checks import as_float_array, check_axis, check_bool
 
 
 def _sum_dtype(dtype, normalising=False):
@@ -271,6 +271,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     """
     x = as_float_array(x, "x")
     axis = check_axis(x, axis, "x")
+    keepdims = check_bool(keepdims, "keepdims")
     result = _along_axis(_logsumexp_rows, x, axis, reduce=True)
     return np.expand_dims(result, axis) if keepdims else result
 
