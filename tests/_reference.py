@@ -150,3 +150,9 @@ def log_softmax(values):
     with mpmath.workdps(DIGITS):
         lse = logsumexp(values)
         return np.array([v - lse for v in _row(values)], dtype=object)
+
+
+def bits(array):
+    """The bit patterns of a float array, so that comparisons see -0.0 and every last bit."""
+    array = np.asarray(array)
+    return array.view(f"u{array.dtype.itemsize}")
