@@ -56,8 +56,10 @@ pdf: $(READY)
 check: $(READY)
 	$(PYTEST) -m "not slow"
 
+# The longest units first, in this order (each runs whole on one worker): the site check, the
+# second-machine passes; then everything else, which the two workers share as they free up.
 test: $(READY)
-	$(PYTEST)
+	$(PYTEST) --no-loadscope-reorder tests/test_book.py tests/test_second_machine.py tests lib/nnmath chapters
 
 second-machine: $(READY)
 	$(PYTEST) tests/test_second_machine.py

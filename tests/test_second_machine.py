@@ -81,15 +81,12 @@ def run_chapters_at(level):
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
 
 
-# One class per level: pytest-xdist (--dist loadscope) runs the levels on different workers.
+# One class per level: pytest-xdist (--dist loadscope) runs the levels on different workers. The
+# Makefile keeps the collection order (--no-loadscope-reorder), so that the long units start
+# first: the site check, this AVX2 pass, a short unit, then the SSE pass.
 class TestAVX2:
     def test_chapters_at_x86_v3(self):
         run_chapters_at("X86_V3")
-
-
-class TestSSEBaseline:
-    def test_chapters_at_x86_v2(self):
-        run_chapters_at("X86_V2")
 
 
 # Every NumPy function through which the chapters' printed numbers pass, in every float dtype.
@@ -132,3 +129,8 @@ def test_the_levels_run_differ_and_the_level_not_run_does_not():
             "AVX-512 without ICL/SPR now differs from this machine: add a pass at X86_V4"
         )
     assert np.__version__ == "2.4.6", "the groups above are NumPy 2.4's; check them when NumPy changes"
+
+
+class TestSSEBaseline:
+    def test_chapters_at_x86_v2(self):
+        run_chapters_at("X86_V2")
