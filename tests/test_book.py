@@ -54,10 +54,9 @@ AXE_VERSION = "4.14.1"
 PHONE_WIDTH = 390
 # axe-core takes about 5 s a page; the dark theme changes colours, not markup, so it is checked
 # on pages that together hold every kind of element: a chapter with all of them (admonitions,
-# tables, code and its highlighting, outputs, proofs, exercises, equations, figures), the front
-# page, the glossary, the bibliography, and the index pages.
-DARK_MODE_PAGES = {"intro.html", "chapters/07_softmax_with_loss.html", "chapters/glossary.html",
-                   "chapters/references.html", "genindex.html", "prf-prf.html", "search.html"}
+# tables, code and its highlighting, outputs, proofs, exercises, equations, figures, citations,
+# glossary links), the front page, the index pages and the search form.
+DARK_MODE_PAGES = {"intro.html", "chapters/07_softmax_with_loss.html", "genindex.html", "prf-prf.html", "search.html"}
 CHROMIUM = Path("/usr/bin/chromium")
 
 # Console messages every page of a default Jupyter Book 1.x build prints; neither is ours to fix.
