@@ -11,6 +11,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 READY := $(VENV)/.ready
 JOBS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+RUFF := $(BIN)/ruff check lib tests benchmarks _ext
 # JupyterLab refuses to start as root (containers, CI images) unless told it may.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
@@ -25,7 +26,7 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make book     build the book into _build/html (warnings are errors)"
 	@echo "make pdf      the whole book as one PDF, printed by Chromium (needs Debian's chromium, fonts-noto-cjk)"
-	@echo "make check    the fast loop: unit tests, doctests, nbval on every chapter (about a minute)"
+	@echo "make check    the fast loop: ruff, unit tests, doctests, nbval on every chapter (about a minute)"
 	@echo "make test     everything: make check, nbval again as other CPUs, the site build, its links, a browser"
 	@echo "make second-machine   only the re-run of every chapter at lower NumPy SIMD dispatch levels"
 	@echo "make lab      JupyterLab on chapters/ with nnmath importable"
@@ -54,11 +55,13 @@ pdf: $(READY)
 	@echo "The PDF is built: $(CURDIR)/_build/pdf/nnmath-book.pdf"
 
 check: $(READY)
+	$(RUFF)
 	$(PYTEST) -m "not slow"
 
 # The longest units first, in this order (each runs whole on one worker): the site check, the
 # second-machine passes; then everything else, which the two workers share as they free up.
 test: $(READY)
+	$(RUFF)
 	$(PYTEST) --no-loadscope-reorder tests/test_book.py tests/test_second_machine.py tests lib/nnmath chapters
 
 second-machine: $(READY)

@@ -23,16 +23,15 @@ import os
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
     os.environ[_name] = "1"
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
+import argparse
+import platform
+import time
+import tracemalloc
 
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-from scipy import special  # noqa: E402
-
-import nnmath as nm  # noqa: E402
+import nnmath as nm
+import numpy as np
+import scipy
+from scipy import special
 
 try:  # pins BLAS and OpenMP pools that ignore the variables above
     from threadpoolctl import threadpool_limits
@@ -43,7 +42,7 @@ except ImportError:
 
 try:
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     torch.set_num_threads(1)
 except ImportError:
@@ -154,16 +153,18 @@ def bench(rows, cols, repeat, clock):
         if torch is not None:
             tx, tlabels, ttargets = torch.from_numpy(x), torch.from_numpy(labels), torch.from_numpy(targets)
         for name, ours, theirs, pytorch, target, memory_target in CASES:
-            runs = {"exp": lambda: np.exp(x), "ours": lambda: ours(x, labels, targets)}
+            # Each closure binds this iteration's values (they are all called before the next one).
+            args = (x, labels, targets)
+            runs = {"exp": lambda x=x: np.exp(x), "ours": lambda f=ours, a=args: f(*a)}
             if theirs is not None:
-                runs["scipy"] = lambda: theirs(x, labels, targets)
+                runs["scipy"] = lambda f=theirs, a=args: f(*a)
             if torch is not None and pytorch is not None:
-                runs["torch"] = lambda: pytorch(tx, tlabels, ttargets)
+                runs["torch"] = lambda f=pytorch, a=(tx, tlabels, ttargets): f(*a)
             times = interleaved_times(runs, repeat, clock)
             ratio = median_ratio(times["ours"], times["exp"])
             scipy_ratio = median_ratio(times["ours"], times["scipy"]) if "scipy" in times else None
             torch_ratio = median_ratio(times["ours"], times["torch"]) if "torch" in times else None
-            peak = peak_memory(lambda: ours(x, labels, targets)) / x.nbytes
+            peak = peak_memory(lambda f=ours, a=args: f(*a)) / x.nbytes
             print(
                 f"{name:30} {np.dtype(dtype).name:8} {ratio:6.2f} {_fmt(target, '<='):>7} {_fmt(scipy_ratio):>8} "
                 f"{_fmt(torch_ratio):>8} {peak:6.2f} {_fmt(memory_target, '<='):>7}"

@@ -26,12 +26,11 @@ The grid and its references are computed once per dtype.
 
 import functools
 
+import _reference as ref
 import mpmath
+import nnmath as nm
 import numpy as np
 import pytest
-
-import _reference as ref
-import nnmath as nm
 from nnmath import accuracy as acc
 
 DTYPES = [np.float64, np.float32]
@@ -181,7 +180,7 @@ def test_binary_cross_entropy_grad(alone, dtype):
     grad = _one_by_one(nm.binary_cross_entropy_with_logits_grad, z, t) if alone else nm.binary_cross_entropy_with_logits_grad(z, t)
     assert grad.dtype == dtype
     exact = g["exact"]["bce_grad"] / size
-    where = lambda i: f"z={z[i]!r}, t={t[i]!r}"  # noqa: E731
+    where = lambda i: f"z={z[i]!r}, t={t[i]!r}"
     # Hard targets: sigma(z) - t has no cancellation in exact terms, so each element is held to
     # its own ulp (sigma(40) - 1 = -4.2e-18, not 0).
     hard = (t == 0) | (t == 1)
@@ -207,7 +206,7 @@ def test_softmax_and_log_softmax(name, dtype):
     for rows, _, _, exact in _row_cases(dtype):
         result = getattr(nm, name)(rows)
         assert result.dtype == dtype
-        where = lambda i: f"row {rows[i[0]].tolist()[:6]}, entry {i[1]}"  # noqa: E731
+        where = lambda i, rows=rows: f"row {rows[i[0]].tolist()[:6]}, entry {i[1]}"
         assert_within(acc.ulp_error(result, exact[name]), LIMIT[dtype], where, name)
 
 
@@ -216,7 +215,7 @@ def test_logsumexp(dtype):
     for rows, _, _, exact in _row_cases(dtype):
         result = nm.logsumexp(rows)
         scale = [max(abs(v), abs(_mp(r.max()))) for v, r in zip(exact["logsumexp"], rows)]
-        where = lambda i: f"row {rows[i[0]].tolist()[:6]}"  # noqa: E731
+        where = lambda i, rows=rows: f"row {rows[i[0]].tolist()[:6]}"
         assert_within(acc.ulp_error(result, exact["logsumexp"], scale), LIMIT[dtype], where, "logsumexp")
 
 
@@ -227,7 +226,7 @@ def test_softmax_cross_entropy_of_each_row(kind, dtype):
         targets = labels if kind == "hard" else soft
         losses = np.array([nm.softmax_cross_entropy(rows[i : i + 1], targets[i : i + 1]) for i in range(rows.shape[0])])
         assert losses.dtype == dtype
-        where = lambda i: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}"  # noqa: E731
+        where = lambda i, rows=rows, targets=targets: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}"
         assert_within(acc.ulp_error(losses, exact[f"ce_{kind}"]), LIMIT[dtype], where, f"loss, {kind} labels")
 
 
@@ -240,7 +239,7 @@ def test_softmax_cross_entropy_grad(kind, dtype):
         assert grad.dtype == dtype
         batch = rows.shape[0]
         expected = exact[f"ce_grad_{kind}"] / batch
-        where = lambda i: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}, entry {i[1]}"  # noqa: E731
+        where = lambda i, rows=rows, targets=targets: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}, entry {i[1]}"
         if kind == "hard":  # y_t - 1 for a confident row must keep its digits: each element its own ulp
             assert_within(acc.ulp_error(grad, expected), LIMIT[dtype], where, "grad, hard labels")
         else:  # y_k T - t_k can cancel: measured on the row's largest |y_k| + |t_k|

@@ -17,15 +17,14 @@ Every pair ``f`` / ``f_grad`` is checked the same way (the tests are parametrise
 from dataclasses import dataclass, field
 from functools import partial
 
+import _reference as ref
 import hypothesis.extra.numpy as hnp
 import mpmath
+import nnmath as nm
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import _reference as ref
-import nnmath as nm
 
 
 @dataclass(frozen=True)

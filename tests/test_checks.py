@@ -6,10 +6,9 @@ argument; axes are integers within the array's dimensions and select a non-empty
 real parameters are finite numbers. Expected values are written out by hand.
 """
 
+import nnmath as nm
 import numpy as np
 import pytest
-
-import nnmath as nm
 from nnmath._checks import as_float_array, check_axis, check_bool, check_real_parameter
 
 

@@ -16,7 +16,6 @@ import re
 
 import pytest
 import sympy as sp
-
 from nnmath import Derivation, DerivationError, verify_equal
 
 x = sp.Symbol("x", real=True)
@@ -156,7 +155,7 @@ def test_near_misses_are_rejected(a, b):
 def test_repr_latex_has_one_aligned_line_per_step():
     derivation = _product_rule()
     latex = derivation._repr_latex_()
-    body = re.search(r"\\begin\{aligned\}\n(.*)\n\\end\{aligned\}", latex, re.S)
+    body = re.search(r"\\begin\{aligned\}\n(.*)\n\\end\{aligned\}", latex, re.DOTALL)
     assert body is not None
     lines = body.group(1).split(" \\\\\n")
     assert len(lines) == len(derivation.steps)

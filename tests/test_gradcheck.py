@@ -6,10 +6,9 @@ points it evaluates are recorded to check the documented step sizes. relative_er
 checked against its formula on hand-made arrays.
 """
 
+import nnmath as nm
 import numpy as np
 import pytest
-
-import nnmath as nm
 
 RNG_SEED = 31415
 

@@ -6,10 +6,9 @@ The reference is ``numerical_grad`` of ``sum(dout * forward(x))``, whose gradien
 shared with the functions, dtypes, and errors.
 """
 
+import nnmath as nm
 import numpy as np
 import pytest
-
-import nnmath as nm
 
 RNG_SEED = 20261126
 TOLERANCE = 1e-7  # relative, float64 central differences on O(1) values

@@ -14,15 +14,14 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import _reference as ref
 import hypothesis.extra.numpy as hnp
 import mpmath
+import nnmath as nm
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import _reference as ref
-import nnmath as nm
 
 
 def _exact_mse(y, t):

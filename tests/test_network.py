@@ -1,9 +1,10 @@
 """Network, mlp and sgd_step: backpropagation through a whole stack against numerical gradients."""
 
-import numpy as np
-import pytest
+import itertools
 
 import nnmath as nm
+import numpy as np
+import pytest
 
 ACTIVATIONS = [nm.Sigmoid, nm.Tanh, nm.ReLU, lambda: nm.LeakyReLU(0.05)]
 
@@ -55,7 +56,7 @@ def test_sgd_steps_decrease_the_loss_on_a_fixed_batch():
         losses.append(float(network.loss(x, labels)))
         network.backward()
         nm.sgd_step(network, 0.1)
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
     assert losses[-1] < 0.5 * losses[0]
 
 

@@ -68,7 +68,7 @@ def test_every_chapter_is_in_the_table_of_contents_and_every_entry_exists():
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_first_code_cell_installs_nnmath_where_missing(path):
     """Opened on Colab (a launch button), a chapter must install nnmath itself, quietly."""
-    repository = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(encoding="utf-8"), re.M).group(1)
+    repository = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(encoding="utf-8"), re.MULTILINE).group(1)
     first = code_cells(load(path))[0]
     source = "".join(first["source"])
     assert "except ModuleNotFoundError:" in source and "%pip install --quiet" in source

@@ -7,11 +7,10 @@ those platforms have) and compare every function on the accuracy grid, bit for b
 the results on this platform. Only longdouble *input* may use long double. (float16 is computed in float32.)
 """
 
-import numpy as np
-import pytest
-
 import nnmath as nm
 import nnmath.accuracy as acc
+import numpy as np
+import pytest
 
 ROW_FUNCTIONS = [nm.softmax, nm.log_softmax, nm.logsumexp]
 ELEMENTWISE = [nm.sigmoid, nm.sigmoid_grad, nm.tanh, nm.tanh_grad, nm.softplus, nm.softplus_grad,

@@ -19,14 +19,13 @@ own in nnmath; it is ``-binary_cross_entropy_with_logits(x, 1)`` element by elem
 
 import math
 
+import nnmath as nm
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_equal
 
-import nnmath as nm
 
-
-def SCIPY_DEFAULT_RTOL(dtype):  # noqa: N802 - named after the constant it stands for
+def SCIPY_DEFAULT_RTOL(dtype):
     """``xp_assert_close``'s default in SciPy 1.17.1: 4 * sqrt(eps) of the dtype."""
     return 4 * np.finfo(dtype).eps ** 0.5
 

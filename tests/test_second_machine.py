@@ -58,19 +58,19 @@ def run_chapters_at(level):
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(disabled), PYTHONHASHSEED="0")
     # Prove the variable took effect before trusting a green run.
     probe = subprocess.run(
-        [sys.executable, "-c", "from numpy._core import _multiarray_umath as u; "
-         "print(' '.join(k for k, v in u.__cpu_features__.items() if v))"],
+        [sys.executable, "-c", ("from numpy._core import _multiarray_umath as u; "
+                                "print(' '.join(k for k, v in u.__cpu_features__.items() if v))")],
         env=env, capture_output=True, text=True, check=True,
     )
     still_on = set(disabled) & set(probe.stdout.split())
     assert not still_on, f"NPY_DISABLE_CPU_FEATURES did not turn off {still_on}: {probe.stderr}"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", "--color=no", "chapters"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        cwd=ROOT, env=env, check=False, capture_output=True, text=True, timeout=1200,
     )
     if result.returncode != 0:
         report = result.stdout
-        failures = re.findall(r"^_+ (chapters/\S+ ?)_*$", report, re.M)
+        failures = re.findall(r"^_+ (chapters/\S+ ?)_*$", report, re.MULTILINE)
         pytest.fail(
             f"with NPY_DISABLE_CPU_FEATURES={env['NPY_DISABLE_CPU_FEATURES']!r} these cells print other "
             f"outputs (fix the output, not the sanitizer: print a bound or fewer digits): {failures}\n"

@@ -7,14 +7,13 @@ exact enough), from hand-made one-hot vectors, and from a Jacobian assembled fro
 invariance under a shift, ``log_softmax == log(softmax)``, ``max <= logsumexp``.
 """
 
+import _reference as ref
 import hypothesis.extra.numpy as hnp
+import nnmath as nm
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import _reference as ref
-import nnmath as nm
 
 ROWS = [[1010.0, 1000.0, 990.0], [1000.0, 0.0, -1000.0], [-1000.0, -1000.0], [1.0, 2.0, 3.0], [0.0]]
 ROW_IDS = ["1010,1000,990", "1000,0,-1000", "-1000,-1000", "1,2,3", "0"]

@@ -68,6 +68,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_grad",
+    "softmax_jacobian",
     "softplus",
     "softplus_grad",
     "tanh",

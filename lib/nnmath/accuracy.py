@@ -231,7 +231,7 @@ def exact_softmax_cross_entropy_grad_rows(logits, labels):
         for t_row, y_row in zip(distribution.reshape(probs.shape), probs):
             t_row = [mpmath.mpf(float(tk)) for tk in t_row]
             total = mpmath.fsum(t_row)
-            if total == 1 and sorted(t_row)[-1] == 1:  # one-hot: y_k - 1 = -(the other y_j)
+            if total == 1 and max(t_row) == 1:  # one-hot: y_k - 1 = -(the other y_j)
                 others = [-mpmath.fsum(y for j, y in enumerate(y_row) if j != k) for k in range(len(y_row))]
                 rows.append([others[k] if tk == 1 else yk for k, (yk, tk) in enumerate(zip(y_row, t_row))])
             else:
@@ -394,7 +394,7 @@ def worst_errors(candidates, dtype):
                     keep(name, label, got, exact, lambda i: f"z = {_short(x[i])}, t = {_short(targets[i])}")
             else:
                 for rows, labels in zip(grid["rows"], grid["labels"]):
-                    describe = lambda i, rows=rows: _short(rows[i[0]])  # noqa: E731
+                    describe = lambda i, rows=rows: _short(rows[i[0]])
                     if kind == "row losses":
                         exact = exact_softmax_cross_entropy_rows(rows, labels)
                         def describe(i, rows=rows, labels=labels):

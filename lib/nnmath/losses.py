@@ -36,7 +36,6 @@ from .softmax import (
     _max_and_rest,
     _minus_shift,
     _sum_bound,
-    _sum_dtype,
     _sum_rows,
     _sweep_rows,
     _wide,

@@ -259,7 +259,8 @@ def _init_scale(init, fan_in, fan_out):
     if init == "xavier":
         return np.sqrt(2.0 / (fan_in + fan_out))
     if isinstance(init, str):
-        raise ValueError(f'init must be "he", "xavier" or a standard deviation, got {init!r}')
+        # A string is an accepted type, just not this value.
+        raise ValueError(f'init must be "he", "xavier" or a standard deviation, got {init!r}')  # noqa: TRY004
     scale = check_real_parameter(init, "init")
     if scale < 0:
         raise ValueError(f"init must be a non-negative standard deviation, got {scale}")
