@@ -46,10 +46,14 @@ def _numpy_cpu():
     return list(umath.__cpu_dispatch__), {name for name, present in umath.__cpu_features__.items() if present}
 
 
-def run_chapters_at(level):
-    """Run nbval over every chapter with NumPy dispatching up to ``level`` (a group, or the baseline)."""
+def _skip_unless_x86():
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip(f"SECOND-MACHINE PASS NOT RUN: NPY_DISABLE_CPU_FEATURES means nothing on {platform.machine()}")
+
+
+def run_chapters_at(level):
+    """Run nbval over every chapter with NumPy dispatching up to ``level`` (a group, or the baseline)."""
+    _skip_unless_x86()
     dispatch, present = _numpy_cpu()
     above = GROUPS[GROUPS.index(level) + 1 :] if level in GROUPS else GROUPS
     disabled = [group for group in above if group in dispatch]
@@ -114,8 +118,7 @@ def fingerprint(disabled=()):
 def test_the_levels_run_differ_and_the_level_not_run_does_not():
     """The pass proves something only where cutting the dispatch changes results; and the
     AVX-512 level it leaves out must give this machine's own bits."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        pytest.skip(f"SECOND-MACHINE PASS NOT RUN: NPY_DISABLE_CPU_FEATURES means nothing on {platform.machine()}")
+    _skip_unless_x86()
     dispatch, present = _numpy_cpu()
     groups = [group for group in GROUPS if group in dispatch and group in present]
     if not groups:

@@ -179,13 +179,13 @@ def _mse_dtype(dtype):
 
 def _mean_half_square(y, t, work):
     """The mean over rows of ``0.5 * sum_k (y_k - t_k)**2``, in ``work``, finite whenever it fits."""
-    try:
-        with np.errstate(over="raise"):
-            difference = np.subtract(y, t, dtype=work)
-            return np.mean(0.5 * np.sum(difference * difference, axis=-1))
-    except FloatingPointError:
-        pass
-    # A difference, a square or a sum overflowed. float32 fits in float64 with room to spare.
+    with np.errstate(over="ignore"):
+        difference = np.subtract(y, t, dtype=work)
+        loss = np.mean(0.5 * np.sum(difference * difference, axis=-1))
+    # An infinite loss from finite input means a difference, a square or a sum overflowed.
+    if np.isfinite(loss) or not np.isfinite(np.max(np.abs(y))):  # y itself infinite or NaN: the formula's value
+        return loss
+    # float32 fits in float64 with room to spare.
     wide = np.result_type(work, np.float64)
     if wide != work:
         difference = np.subtract(y, t, dtype=wide)
@@ -194,10 +194,7 @@ def _mean_half_square(y, t, work):
     # them, so that the differences lie below 2 and nothing overflows. Scaling by a power of
     # 2 is exact except for entries below 2**-1022 times the largest: their squares do not count.
     with np.errstate(over="ignore", invalid="ignore"):
-        largest = max(np.max(np.abs(y)), np.max(np.abs(t)))
-        if not np.isfinite(largest):  # an infinite or NaN prediction: the formula's inf or nan
-            difference = np.subtract(y, t, dtype=work)
-            return np.mean(0.5 * np.sum(difference * difference, axis=-1))
+        largest = max(np.max(np.abs(y)), np.max(np.abs(t)))  # finite: see above
         exponent = int(np.frexp(largest)[1])
         difference = np.subtract(np.ldexp(y, -exponent), np.ldexp(t, -exponent), dtype=work)
         scaled = np.mean(0.5 * np.sum(difference * difference, axis=-1))
@@ -231,13 +228,10 @@ def mse_grad(y, t):
     if work != y.dtype:
         with np.errstate(over="ignore"):  # an entry beyond float16's range is inf
             return (np.subtract(y, t, dtype=work) / batch).astype(y.dtype)
-    try:
-        with np.errstate(over="raise"):
-            return (y - t) / batch
-    except FloatingPointError:
-        pass
     with np.errstate(over="ignore"):  # an entry whose true value does not fit is inf
         grad = (y - t) / batch
+        if np.isfinite(np.max(np.abs(grad))) or not np.isfinite(np.max(np.abs(y))):
+            return grad  # nothing overflowed (or y itself holds the infinity)
         overflowed = np.isinf(grad) & np.isfinite(y)  # the targets are finite
         y_over, t_over = y[overflowed], t[overflowed]
         wide = np.result_type(y.dtype, np.float64)
@@ -523,17 +517,15 @@ def binary_cross_entropy_with_logits(logits, targets):
 
     Elements are summed block by block (pairwise within a block), in the dtype of the
     computation (float32 for float16 input), and the blocks' sums in float64. Where a sum
-    overflows although the mean fits, NumPy reports it and the sums are computed again:
+    overflows although the mean fits (an infinite mean), the sums are computed again:
     float32 in float64, float64 (and longdouble) with every term scaled by a power of 2.
     The result is finite whenever the mean is representable in the dtype of ``logits``.
     """
     logits, targets, dtype = _check_binary(logits, targets)
     try:
-        try:
-            with np.errstate(over="raise"):
-                total = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3)
-                mean = total / logits.size
-        except FloatingPointError:
+        with np.errstate(over="ignore"):
+            mean = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3) / logits.size
+        if not np.isfinite(mean):  # a sum overflowed, or the loss is truly infinite: sum again, carefully
             mean = _binary_cross_entropy_mean_again(logits, targets)
     except _OutsideUnitInterval:
         _report_outside_unit_interval(targets)
