@@ -1,6 +1,6 @@
 """Accuracy in ulps against mpmath at 50 digits, on a fixed grid of hard inputs.
 
-The grid (``nnmath.accuracy.accuracy_grid``) holds |x| up to 1e300 (float64) and the float32
+The grid (``nnmath.testing.accuracy_grid``) holds |x| up to 1e300 (float64) and the float32
 overflow point, rows whose entries differ by hundreds to thousands, rows of equal values and
 results in the subnormal range. The targets, from the issue "Numerical quality and speed":
 
@@ -19,19 +19,18 @@ target) is measured in ulps of the size of its terms, and logsumexp in ulps of
 max(|LSE|, |max a|), because LSE = max + log(sum of e^(a - max)) cancels near 0 for a negative
 max: there half an ulp in any exponential already shows up multiplied by |max| / |LSE|.
 
-The exact values come from ``nnmath.accuracy``; the first tests check those references against
-``_reference`` (independent definitions at 50 digits) and against values written out by hand.
+The exact values come from ``nnmath.testing``; the first tests check those references against
+the plain definitions at 100 digits and against values written out by hand.
 The grid and its references are computed once per dtype.
 """
 
 import functools
 
-import _reference as ref
 import mpmath
 import nnmath as nm
+import nnmath.testing as nmt
 import numpy as np
 import pytest
-from nnmath import accuracy as acc
 
 DTYPES = [np.float64, np.float32]
 LIMIT = {np.float64: 4.0, np.float32: 6.0}
@@ -45,24 +44,24 @@ def _ids(dtype):
 @functools.cache
 def grid(dtype):
     """The grid of ``dtype`` with the exact value of every function on it."""
-    g = acc.accuracy_grid(dtype)
+    g = nmt.accuracy_grid(dtype)
     x, t = g["x"], g["targets"]
     g["exact"] = {
-        "sigmoid": acc.exact_sigmoid(x),
-        "sigmoid_grad": acc.exact_sigmoid_grad(x),
-        "tanh": acc.exact_tanh(x),
-        "bce": acc.exact_binary_cross_entropy(x, t),
-        "bce_grad": acc.exact_binary_cross_entropy_grad(x, t),
+        "sigmoid": nmt.exact_sigmoid(x),
+        "sigmoid_grad": nmt.exact_sigmoid_grad(x),
+        "tanh": nmt.exact_tanh(x),
+        "bce": nmt.exact_binary_cross_entropy(x, t),
+        "bce_grad": nmt.exact_binary_cross_entropy_grad(x, t),
     }
     g["row_exact"] = [
         {
-            "softmax": acc.exact_softmax(rows),
-            "log_softmax": acc.exact_log_softmax(rows),
-            "logsumexp": acc.exact_logsumexp(rows),
-            "ce_hard": acc.exact_softmax_cross_entropy_rows(rows, labels),
-            "ce_soft": acc.exact_softmax_cross_entropy_rows(rows, soft),
-            "ce_grad_hard": acc.exact_softmax_cross_entropy_grad_rows(rows, labels),
-            "ce_grad_soft": acc.exact_softmax_cross_entropy_grad_rows(rows, soft),
+            "softmax": nmt.exact_softmax(rows),
+            "log_softmax": nmt.exact_log_softmax(rows),
+            "logsumexp": nmt.exact_logsumexp(rows),
+            "ce_hard": nmt.exact_softmax_cross_entropy_rows(rows, labels),
+            "ce_soft": nmt.exact_softmax_cross_entropy_rows(rows, soft),
+            "ce_grad_hard": nmt.exact_softmax_cross_entropy_grad_rows(rows, labels),
+            "ce_grad_soft": nmt.exact_softmax_cross_entropy_grad_rows(rows, soft),
         }
         for rows, labels, soft in zip(g["rows"], g["labels"], g["soft_labels"])
     ]
@@ -85,45 +84,72 @@ def assert_within(errors, limit, inputs, what):
 
 def test_ulp_error_counts_units_in_the_last_place():
     one = mpmath.mpf(1)
-    assert acc.ulp_error(np.float64(1 + 2.0**-52), one)[()] == 1.0
-    assert acc.ulp_error(np.float64(1 - 2.0**-53), one)[()] == 0.5  # below 1 the spacing halves...
-    assert acc.ulp_error(np.float32(1 + 2.0**-23), one)[()] == 1.0
+    assert nmt.ulp_error(np.float64(1 + 2.0**-52), one)[()] == 1.0
+    assert nmt.ulp_error(np.float64(1 - 2.0**-53), one)[()] == 0.5  # below 1 the spacing halves...
+    assert nmt.ulp_error(np.float32(1 + 2.0**-23), one)[()] == 1.0
     tiny = mpmath.mpf(2) ** -1074  # ...and below the normal range it is the subnormal spacing
-    assert acc.ulp_error(np.float64(0.0), 3 * tiny)[()] == 3.0
+    assert nmt.ulp_error(np.float64(0.0), 3 * tiny)[()] == 3.0
     # Measured on another number's ulp: 0.5 off, in units of ulp(4) = 2**-50.
-    assert acc.ulp_error(np.array([1.0]), [mpmath.mpf(0.5)], scale=[mpmath.mpf(4)])[0] == 2.0**49
-    assert acc.ulp_error(np.float64(np.inf), one)[()] == np.inf  # infinite where finite: fails any limit
-    assert acc.ulp_error(np.float64(np.inf), mpmath.mpf("1e400"))[()] == 0.0  # overflows: inf is right
+    assert nmt.ulp_error(np.array([1.0]), [mpmath.mpf(0.5)], scale=[mpmath.mpf(4)])[0] == 2.0**49
+    assert nmt.ulp_error(np.float64(np.inf), one)[()] == np.inf  # infinite where finite: fails any limit
+    assert nmt.ulp_error(np.float64(np.inf), mpmath.mpf("1e400"))[()] == 0.0  # overflows: inf is right
+
+
+# The oracle's careful forms (cut-offs below 1e-1300, log1p of the tail, exact differences)
+# against the plain definitions at 100 digits, written here and nowhere else.
+def _plain_sigmoid(v):
+    return 1 / (1 + mpmath.exp(-v))
+
+
+def _plain_sigmoid_grad(v):
+    return mpmath.exp(-v) / (1 + mpmath.exp(-v)) ** 2
+
+
+def _plain_row(row, kind):
+    values = [mpmath.mpf(float(v)) for v in row]
+    total = mpmath.fsum(mpmath.exp(v) for v in values)
+    if kind == "logsumexp":
+        return mpmath.log(total)
+    if kind == "softmax":
+        return [mpmath.exp(v) / total for v in values]
+    return [v - mpmath.log(total) for v in values]
+
+
+def _plain(function, x):
+    with mpmath.workdps(100):
+        return np.array([function(mpmath.mpf(float(v))) for v in x], dtype=object)
 
 
 @pytest.mark.parametrize(
-    ("exact", "independent"),
-    [(acc.exact_sigmoid, ref.sigmoid), (acc.exact_sigmoid_grad, ref.sigmoid_grad), (acc.exact_tanh, ref.tanh)],
+    ("exact", "plain"),
+    [(nmt.exact_sigmoid, _plain_sigmoid), (nmt.exact_sigmoid_grad, _plain_sigmoid_grad), (nmt.exact_tanh, mpmath.tanh)],
     ids=["sigmoid", "sigmoid_grad", "tanh"],
 )
-def test_elementwise_references_agree_with_the_definitions(exact, independent):
+def test_elementwise_references_agree_with_the_definitions(exact, plain):
     x = np.array([-700.0, -30.0, -1.5, -1e-8, 0.0, 0.25, 3.0, 40.0, 700.0])
-    ref.assert_matches(np.array([float(v) for v in exact(x)]), ref.mp_array(independent, x), 1e-15, atol=0)
+    nmt.assert_close(np.array([float(v) for v in exact(x)]), _plain(plain, x), 1e-15, atol=0)
 
 
 @pytest.mark.parametrize("row", [[1.0, 2.0, 3.0], [1010.0, 1000.0, 990.0], [-3.5, 0.25, 7.0, 7.0]])
 def test_row_references_agree_with_the_definitions(row):
     x = np.array([row])
-    ref.assert_matches(np.array([float(v) for v in acc.exact_softmax(x)[0]]), ref.softmax(row), 1e-15, atol=0)
-    ref.assert_matches(np.array([float(v) for v in acc.exact_log_softmax(x)[0]]), ref.log_softmax(row), 1e-15, atol=0)
-    ref.assert_matches(np.array(float(acc.exact_logsumexp(x)[0])), ref.logsumexp(row), 1e-15, atol=0)
+    with mpmath.workdps(100):
+        softmax, log_softmax, lse = (_plain_row(row, kind) for kind in ("softmax", "log_softmax", "logsumexp"))
+    nmt.assert_close(np.array([float(v) for v in nmt.exact_softmax(x)[0]]), np.array(softmax, dtype=object), 1e-15, atol=0)
+    nmt.assert_close(np.array([float(v) for v in nmt.exact_log_softmax(x)[0]]), np.array(log_softmax, dtype=object), 1e-15, atol=0)
+    nmt.assert_close(np.array(float(nmt.exact_logsumexp(x)[0])), np.array(lse, dtype=object), 1e-15, atol=0)
 
 
 def test_references_keep_what_fifty_digits_alone_would_lose():
     with mpmath.workdps(60):
         tiny = -(mpmath.exp(-89) + mpmath.exp(-178))  # log softmax of 89 in [89, 0, -89], to first order
-        assert abs(acc.exact_log_softmax(np.array([[89.0, 0.0, -89.0]]))[0, 0] / tiny - 1) < mpmath.mpf(10) ** -38
+        assert abs(nmt.exact_log_softmax(np.array([[89.0, 0.0, -89.0]]))[0, 0] / tiny - 1) < mpmath.mpf(10) ** -38
         sigma_minus_one = -1 / (1 + mpmath.exp(120))  # sigma(120) - 1 = -sigma(-120)
-        assert abs(acc.exact_binary_cross_entropy_grad(np.array([120.0]), np.array([1.0]))[0] / sigma_minus_one - 1) < mpmath.mpf(10) ** -45
-        confident = acc.exact_softmax_cross_entropy_grad_rows(np.array([[300.0, 0.0]]), np.array([0]))[0, 0]
+        assert abs(nmt.exact_binary_cross_entropy_grad(np.array([120.0]), np.array([1.0]))[0] / sigma_minus_one - 1) < mpmath.mpf(10) ** -45
+        confident = nmt.exact_softmax_cross_entropy_grad_rows(np.array([[300.0, 0.0]]), np.array([0]))[0, 0]
         assert abs(confident / -mpmath.exp(-300) - 1) < mpmath.mpf(10) ** -45  # y_0 - 1 = -y_1
         # (1/2)(1 - 0) + (1/2) log 2 ... binary cross-entropy at z = 0 is log 2 for every target.
-        assert abs(acc.exact_binary_cross_entropy(np.array([0.0]), np.array([0.3]))[0] - mpmath.log(2)) < mpmath.mpf(10) ** -45
+        assert abs(nmt.exact_binary_cross_entropy(np.array([0.0]), np.array([0.3]))[0] - mpmath.log(2)) < mpmath.mpf(10) ** -45
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
@@ -135,7 +161,7 @@ def test_the_grid_is_hard(dtype):
         with np.errstate(all="ignore"):
             shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
             naive = shifted / shifted.sum(axis=1, keepdims=True)
-        worst = max(worst, float(acc.ulp_error(naive, exact["softmax"]).max()))
+        worst = max(worst, float(nmt.ulp_error(naive, exact["softmax"]).max()))
     assert worst > (100 if dtype == np.float64 else 20)
 
 
@@ -159,7 +185,7 @@ def test_activations(name, alone, dtype):
     result = _one_by_one(function, x) if alone else function(x)
     assert result.dtype == dtype
     limit = TANH_LIMIT if name == "tanh" else LIMIT[dtype]
-    assert_within(acc.ulp_error(result, g["exact"][name]), limit, lambda i: f"x={x[i]!r}", name)
+    assert_within(nmt.ulp_error(result, g["exact"][name]), limit, lambda i: f"x={x[i]!r}", name)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
@@ -168,7 +194,7 @@ def test_binary_cross_entropy_of_each_element(dtype):
     z, t = g["x"], g["targets"]
     losses = _one_by_one(nm.binary_cross_entropy_with_logits, z, t)
     assert losses.dtype == dtype
-    assert_within(acc.ulp_error(losses, g["exact"]["bce"]), LIMIT[dtype], lambda i: f"z={z[i]!r}, t={t[i]!r}", "loss")
+    assert_within(nmt.ulp_error(losses, g["exact"]["bce"]), LIMIT[dtype], lambda i: f"z={z[i]!r}, t={t[i]!r}", "loss")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
@@ -185,11 +211,11 @@ def test_binary_cross_entropy_grad(alone, dtype):
     # its own ulp (sigma(40) - 1 = -4.2e-18, not 0).
     hard = (t == 0) | (t == 1)
     assert hard.sum() > 50
-    errors = acc.ulp_error(grad, exact)
+    errors = nmt.ulp_error(grad, exact)
     assert_within(np.where(hard, errors, 0), LIMIT[dtype], where, "grad, hard targets")
     # Soft targets: sigma(z) - t cancels when sigma(z) is close to t; measured on |sigma| + |t|.
     scale = [(abs(s) + abs(_mp(b))) / size for s, b in zip(g["exact"]["sigmoid"], t)]
-    assert_within(acc.ulp_error(grad, exact, scale), LIMIT[dtype], where, "grad, on the scale of its terms")
+    assert_within(nmt.ulp_error(grad, exact, scale), LIMIT[dtype], where, "grad, on the scale of its terms")
 
 
 # Along rows. -----------------------------------------------------------------------------
@@ -207,7 +233,7 @@ def test_softmax_and_log_softmax(name, dtype):
         result = getattr(nm, name)(rows)
         assert result.dtype == dtype
         where = lambda i, rows=rows: f"row {rows[i[0]].tolist()[:6]}, entry {i[1]}"
-        assert_within(acc.ulp_error(result, exact[name]), LIMIT[dtype], where, name)
+        assert_within(nmt.ulp_error(result, exact[name]), LIMIT[dtype], where, name)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
@@ -216,7 +242,7 @@ def test_logsumexp(dtype):
         result = nm.logsumexp(rows)
         scale = [max(abs(v), abs(_mp(r.max()))) for v, r in zip(exact["logsumexp"], rows)]
         where = lambda i, rows=rows: f"row {rows[i[0]].tolist()[:6]}"
-        assert_within(acc.ulp_error(result, exact["logsumexp"], scale), LIMIT[dtype], where, "logsumexp")
+        assert_within(nmt.ulp_error(result, exact["logsumexp"], scale), LIMIT[dtype], where, "logsumexp")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
@@ -227,7 +253,7 @@ def test_softmax_cross_entropy_of_each_row(kind, dtype):
         losses = np.array([nm.softmax_cross_entropy(rows[i : i + 1], targets[i : i + 1]) for i in range(rows.shape[0])])
         assert losses.dtype == dtype
         where = lambda i, rows=rows, targets=targets: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}"
-        assert_within(acc.ulp_error(losses, exact[f"ce_{kind}"]), LIMIT[dtype], where, f"loss, {kind} labels")
+        assert_within(nmt.ulp_error(losses, exact[f"ce_{kind}"]), LIMIT[dtype], where, f"loss, {kind} labels")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
@@ -241,11 +267,11 @@ def test_softmax_cross_entropy_grad(kind, dtype):
         expected = exact[f"ce_grad_{kind}"] / batch
         where = lambda i, rows=rows, targets=targets: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}, entry {i[1]}"
         if kind == "hard":  # y_t - 1 for a confident row must keep its digits: each element its own ulp
-            assert_within(acc.ulp_error(grad, expected), LIMIT[dtype], where, "grad, hard labels")
+            assert_within(nmt.ulp_error(grad, expected), LIMIT[dtype], where, "grad, hard labels")
         else:  # y_k T - t_k can cancel: measured on the row's largest |y_k| + |t_k|
             sizes = np.abs(exact["softmax"]) + np.array([[_mp(v) for v in row] for row in soft], dtype=object)
             scale = np.repeat([[max(row) / batch] for row in sizes], rows.shape[1], axis=1)
-            assert_within(acc.ulp_error(grad, expected, scale), LIMIT[dtype], where, "grad, soft labels")
+            assert_within(nmt.ulp_error(grad, expected, scale), LIMIT[dtype], where, "grad, soft labels")
 
 
 def test_worst_errors_ranks_implementations():
@@ -255,7 +281,34 @@ def test_worst_errors_ranks_implementations():
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
 
-    worst = acc.worst_errors({"softmax": {"nnmath": nm.softmax, "textbook": subtract_the_max}}, np.float64)
+    worst = nmt.worst_errors({"softmax": {"nnmath": nm.softmax, "textbook": subtract_the_max}}, np.float64)
     ours, where = worst["softmax"]["nnmath"]
     assert ours <= LIMIT[np.float64] and where.startswith("[")
     assert worst["softmax"]["textbook"][0] > 100
+
+
+def test_assert_ulp_within_passes_at_the_bound_and_fails_beyond_it_naming_the_worst_point():
+    one_plus = np.array([1.0, 1.0 + 3 * 2.0**-52, 2.0])
+    exact = nmt.exact(lambda v: v, [1.0, 1.0, 2.0])  # the second result is 3 ulp off
+    nmt.assert_ulp_within(one_plus, exact, 3)
+    with pytest.raises(AssertionError, match=r"1 of 3 results beyond 2.5 ulp; the worst at index \(1,\)"):
+        nmt.assert_ulp_within(one_plus, exact, 2.5, err_msg="demo")
+    with pytest.raises(AssertionError, match="beyond 4 ulp"):  # NaN is never within a bound
+        nmt.assert_ulp_within(np.array([np.nan]), nmt.exact(lambda v: v, [1.0]), 4)
+    assert nmt.max_ulp_error(one_plus, exact) == 3.0
+
+
+def test_exact_broadcasts_and_takes_each_float_exactly():
+    values = nmt.exact(lambda a, b: a - b, np.array([[0.1], [0.2]]), np.array([0.1, 0.2, 0.3]))
+    assert values.shape == (2, 3) and values.dtype == object
+    with mpmath.workdps(60):
+        # 0.1 - 0.3 in exact arithmetic of the two doubles, not the decimal -0.2.
+        assert values[0, 2] == mpmath.mpf(0.1) - mpmath.mpf(0.3) != mpmath.mpf("-0.2")
+    assert values[1, 1] == 0
+
+
+def test_assert_close_uses_the_relative_and_absolute_tolerances():
+    exact = nmt.exact(lambda v: v, [1.0, 0.0])
+    nmt.assert_close(np.array([1.0 + 2.0**-52, 1e-310]), exact, 2.3e-16)  # 1e-310 < tiny: absolute part
+    with pytest.raises(AssertionError, match="1 results outside the tolerance"):
+        nmt.assert_close(np.array([1.0 + 2.0**-51, 0.0]), exact, 2.3e-16)

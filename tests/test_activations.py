@@ -3,7 +3,7 @@
 Every pair ``f`` / ``f_grad`` is checked the same way (the tests are parametrised over
 ``PAIRS``):
 
-* values against mpmath at 50 digits (``_reference``), each function written there from
+* values against mpmath at 50 digits (``nnmath.testing``), each function written there from
   its mathematical definition, on a grid from 0 and ±1e-8 out to ±1e300;
 * ``f_grad`` against a central difference of the library's own ``f``;
 * dtypes, shapes, untouched (even read-only) inputs, finite output for extreme input;
@@ -17,10 +17,10 @@ Every pair ``f`` / ``f_grad`` is checked the same way (the tests are parametrise
 from dataclasses import dataclass, field
 from functools import partial
 
-import _reference as ref
 import hypothesis.extra.numpy as hnp
 import mpmath
 import nnmath as nm
+import nnmath.testing as nmt
 import numpy as np
 import pytest
 from hypothesis import given
@@ -47,8 +47,8 @@ def _with_alpha(name, alpha, kink=True):
         f"{name}(alpha={alpha})",
         partial(getattr(nm, name), alpha=alpha),
         partial(getattr(nm, f"{name}_grad"), alpha=alpha),
-        partial(getattr(ref, name), alpha=alpha),
-        partial(getattr(ref, f"{name}_grad"), alpha=alpha),
+        partial(nmt.DEFINITIONS[name], alpha=alpha),
+        partial(nmt.DEFINITIONS[f"{name}_grad"], alpha=alpha),
         kink=kink,
     )
 
@@ -58,8 +58,8 @@ def _pair(name, **options):
         name,
         getattr(nm, name),
         getattr(nm, f"{name}_grad"),
-        getattr(ref, name),
-        getattr(ref, f"{name}_grad"),
+        nmt.DEFINITIONS[name],
+        nmt.DEFINITIONS[f"{name}_grad"],
         **options,
     )
 
@@ -103,19 +103,19 @@ GRID = {
 def test_values_match_mpmath(pair, which, dtype):
     function, reference = (pair.f, pair.ref_f) if which == "f" else (pair.grad, pair.ref_grad)
     x = np.array(GRID[dtype], dtype=dtype)
-    rtol = ref.RTOL[np.dtype(dtype)]
+    rtol = nmt.RTOL[np.dtype(dtype)]
     if which == "f":
         rtol = rtol + np.finfo(dtype).eps * pair.extra_ulps(x.astype(np.float64))
     result = function(x)
     assert result.dtype == dtype
-    ref.assert_matches(result, ref.mp_array(reference, x), rtol)
+    nmt.assert_close(result, nmt.exact(reference, x), rtol)
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("x", [-3.0, -0.7, 0.3, 1.9])
 def test_reference_derivatives_are_derivatives(pair, x):
     """The references themselves: each ``ref_grad`` is mpmath's derivative of ``ref_f``."""
-    with mpmath.workdps(ref.DIGITS):
+    with mpmath.workdps(nmt.DIGITS):
         point = mpmath.mpf(x)
         assert abs(mpmath.diff(pair.ref_f, point) - pair.ref_grad(point)) < mpmath.mpf(10) ** -40
 
@@ -308,14 +308,14 @@ def test_each_element_depends_on_itself_alone(function, dtype):
     def check(x):
         result = function(x)
         alone = np.concatenate([np.ravel(function(x[i : i + 1])) for i in range(x.size)])
-        np.testing.assert_array_equal(ref.bits(result), ref.bits(alone.astype(result.dtype)))
+        np.testing.assert_array_equal(nmt.bits(result), nmt.bits(alone.astype(result.dtype)))
 
     check()
 
 
 @pytest.mark.parametrize("function", [nm.sigmoid, nm.silu, nm.silu_grad, nm.softplus_grad], ids=lambda f: f.__name__)
 def test_an_overflowing_neighbour_changes_nothing(function):
-    assert ref.bits(function([-2.5, -800.0])[0]) == ref.bits(function([-2.5])[0])
+    assert nmt.bits(function([-2.5, -800.0])[0]) == nmt.bits(function([-2.5])[0])
 
 
 # Limits at plus and minus infinity, without warnings. --------------------------------

@@ -2,7 +2,7 @@
 binary_cross_entropy_with_logits, with their gradients.
 
 Reference values: exact fractions (``fractions.Fraction``) for the squared error,
-mpmath at 50 digits for every logarithm (``_reference``), the book's worked example
+mpmath at 50 digits for every logarithm (``nnmath.testing``), the book's worked example
 (-ln 0.6, 0.0975), and ``numerical_grad`` of each loss for each gradient. Label forms
 (indices, one-hot, soft, not summing to 1), batch shapes and the error messages of the
 module docstring are checked for every loss the same way. Overflow: a loss or gradient
@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-import _reference as ref
 import hypothesis.extra.numpy as hnp
 import mpmath
 import nnmath as nm
+import nnmath.testing as nmt
 import numpy as np
 import pytest
 from hypothesis import given
@@ -36,7 +36,7 @@ def _exact_mse(y, t):
 
 
 def _mp_mean_over_rows(per_row, pred, t):
-    with mpmath.workdps(ref.DIGITS):
+    with mpmath.workdps(nmt.DIGITS):
         rows = [
             per_row(p_row, t_row)
             for p_row, t_row in zip(pred.reshape(-1, pred.shape[-1]), t.reshape(-1, t.shape[-1]), strict=True)
@@ -58,7 +58,7 @@ def _mp_cross_entropy(probs, t):
 def _mp_softmax_cross_entropy(logits, t):
     def per_row(a_row, t_row):
         return -mpmath.fsum(
-            mpmath.mpf(float(tk)) * lk for lk, tk in zip(ref.log_softmax(a_row), t_row, strict=True)
+            mpmath.mpf(float(tk)) * lk for lk, tk in zip(nmt.exact_log_softmax(np.asarray(a_row)), t_row, strict=True)
         )
 
     return _mp_mean_over_rows(per_row, logits, t)
@@ -138,7 +138,7 @@ def test_worked_example(label):
     exact_mse = sum((v - (k == label)) ** 2 for k, v in enumerate(exact_y)) / 2
     assert exact_mse == {2: Fraction(39, 400), 7: Fraction(239, 400)}[label]
     assert nm.mse(y, label) == pytest.approx(float(exact_mse), rel=1e-15)
-    with mpmath.workdps(ref.DIGITS):
+    with mpmath.workdps(nmt.DIGITS):
         expected = -mpmath.log(mpmath.mpf(WORKED[label]))  # -ln 0.6, -ln 0.1
     assert nm.cross_entropy(y, label) == pytest.approx(float(expected), rel=1e-15)
 
@@ -264,8 +264,8 @@ def test_softmax_cross_entropy_matches_mpmath_for_large_gaps(row, label, dtype):
     logits = np.array([row], dtype=dtype)
     result = nm.softmax_cross_entropy(logits, [label])
     assert result.dtype == dtype
-    ref.assert_matches(
-        result, _mp_softmax_cross_entropy(logits, np.eye(len(row))[[label]]), ref.RTOL[np.dtype(dtype)]
+    nmt.assert_close(
+        result, _mp_softmax_cross_entropy(logits, np.eye(len(row))[[label]]), nmt.RTOL[np.dtype(dtype)]
     )
 
 
@@ -290,19 +290,19 @@ def test_cross_entropy_with_zero_probabilities(probs, labels, loss, grad):
 def _mp_bce(z, t):
     """-(t log sigma(z) + (1 - t) log(1 - sigma(z))), using 1 - sigma(z) = sigma(-z)."""
     z, t = mpmath.mpf(z), mpmath.mpf(t)
-    return -(t * mpmath.log(ref.sigmoid(z)) + (1 - t) * mpmath.log(ref.sigmoid(-z)))
+    return -(t * mpmath.log(nmt.DEFINITIONS["sigmoid"](z)) + (1 - t) * mpmath.log(nmt.DEFINITIONS["sigmoid"](-z)))
 
 
 @pytest.mark.parametrize("t", [0.0, 0.3, 1.0])
 @pytest.mark.parametrize("z", [-1000.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0])
 def test_binary_cross_entropy_matches_mpmath(z, t):
-    with mpmath.workdps(ref.DIGITS):
+    with mpmath.workdps(nmt.DIGITS):
         expected_loss = _mp_bce(z, t)
-        expected_grad = ref.sigmoid(mpmath.mpf(z)) - mpmath.mpf(t)
-    ref.assert_matches(nm.binary_cross_entropy_with_logits(z, t), expected_loss, 1e-14)
+        expected_grad = nmt.DEFINITIONS["sigmoid"](mpmath.mpf(z)) - mpmath.mpf(t)
+    nmt.assert_close(nm.binary_cross_entropy_with_logits(z, t), expected_loss, 1e-14)
     # The gradient is a difference of two numbers in [0, 1] (sigmoid(30) - 1 = -9.4e-14 is
     # all rounding of sigmoid(30)), so its error is measured on their scale.
-    ref.assert_matches(
+    nmt.assert_close(
         nm.binary_cross_entropy_with_logits_grad(z, t), expected_grad, 1e-14, atol=4 * np.finfo(float).eps
     )
 
@@ -311,12 +311,12 @@ def test_binary_cross_entropy_averages_over_every_element():
     rng = np.random.default_rng(106)
     z = rng.normal(scale=4, size=(2, 3, 4))
     t = rng.uniform(size=(2, 3, 4))
-    with mpmath.workdps(ref.DIGITS):
+    with mpmath.workdps(nmt.DIGITS):
         expected = (
             mpmath.fsum(_mp_bce(float(a), float(b)) for a, b in zip(z.ravel(), t.ravel(), strict=True))
             / z.size
         )
-    ref.assert_matches(nm.binary_cross_entropy_with_logits(z, t), expected, 1e-14)
+    nmt.assert_close(nm.binary_cross_entropy_with_logits(z, t), expected, 1e-14)
     numerical = nm.numerical_grad(lambda v: nm.binary_cross_entropy_with_logits(v, t), z)
     np.testing.assert_allclose(
         nm.binary_cross_entropy_with_logits_grad(z, t), numerical, rtol=1e-7, atol=1e-10
@@ -559,10 +559,10 @@ def test_binary_cross_entropy_mean_is_finite_where_it_fits(dtype):
     t = np.array([0.0, 0.0, 1.0, 1.0])
     result = nm.binary_cross_entropy_with_logits(z, t)
     assert result.dtype == dtype
-    with mpmath.workdps(ref.DIGITS):
+    with mpmath.workdps(nmt.DIGITS):
         expected = mpmath.fsum(_mp_bce(float(a), float(b)) for a, b in zip(z, t, strict=True)) / 4
     assert np.isfinite(result)
-    ref.assert_matches(result, expected, 4 * float(np.finfo(dtype).eps))
+    nmt.assert_close(result, expected, 4 * float(np.finfo(dtype).eps))
 
 
 # Each element's gradient on its own. ---------------------------------------------------
@@ -595,14 +595,14 @@ def test_binary_cross_entropy_grad_of_each_element_depends_on_it_alone(dtype):
         for i in range(z.size):
             alone = np.zeros_like(z)
             alone[i] = z[i]
-            assert ref.bits(result[i]) == ref.bits(nm.binary_cross_entropy_with_logits_grad(alone, t)[i])
+            assert nmt.bits(result[i]) == nmt.bits(nm.binary_cross_entropy_with_logits_grad(alone, t)[i])
 
     check()
 
 
 def test_binary_cross_entropy_grad_with_an_overflowing_neighbour():
     grad = nm.binary_cross_entropy_with_logits_grad
-    assert ref.bits(grad([-2.5, -800.0], [0.2, 0.5])[0]) == ref.bits(grad([-2.5, 0.0], [0.2, 0.5])[0])
+    assert nmt.bits(grad([-2.5, -800.0], [0.2, 0.5])[0]) == nmt.bits(grad([-2.5, 0.0], [0.2, 0.5])[0])
 
 
 # Limits at infinite logits. --------------------------------------------------------------

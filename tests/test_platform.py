@@ -8,7 +8,7 @@ the results on this platform. Only longdouble *input* may use long double. (floa
 """
 
 import nnmath as nm
-import nnmath.accuracy as acc
+import nnmath.testing as nmt
 import numpy as np
 import pytest
 
@@ -19,7 +19,7 @@ ELEMENTWISE = [nm.sigmoid, nm.sigmoid_grad, nm.tanh, nm.tanh_grad, nm.softplus, 
 
 def everything(dtype):
     """Every public numerical result on the accuracy grid of ``dtype``, as a list of arrays."""
-    grid = acc.accuracy_grid(dtype)
+    grid = nmt.accuracy_grid(dtype)
     x, targets = grid["x"], grid["targets"]
     results = [f(x) for f in ELEMENTWISE]
     results += [np.asarray(nm.binary_cross_entropy_with_logits(x, targets)),

@@ -8,7 +8,7 @@ modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the 
 """
 
 from .derivation import Derivation, DerivationError, verify_equal
-from .gradcheck import numerical_grad, relative_error
+from .gradcheck import RELATIVE_STEP, numerical_grad, relative_error
 from .layers import Affine, Layer, LeakyReLU, ReLU, Sigmoid, SoftmaxWithLoss, Tanh
 from .losses import (
     binary_cross_entropy_with_logits,
@@ -29,6 +29,7 @@ from .softmax import hardmax, log_softmax, logsumexp, softmax, softmax_jacobian
 __version__ = "1.0.0"
 
 __all__ = [
+    "RELATIVE_STEP",
     "Affine",
     "Derivation",
     "DerivationError",

@@ -10,7 +10,9 @@ import numpy as np
 
 from ._checks import as_float_array, check_real_parameter
 
-_DEFAULT_RELATIVE_STEP = np.finfo(np.float64).eps ** (1 / 3)
+#: The default relative step of :func:`numerical_grad`: :math:`\epsilon^{1/3} \approx 6.1 \times 10^{-6}`,
+#: with :math:`\epsilon` the float64 machine epsilon.
+RELATIVE_STEP = np.finfo(np.float64).eps ** (1 / 3)
 
 
 def numerical_grad(f, x, eps=None):
@@ -53,7 +55,7 @@ def numerical_grad(f, x, eps=None):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     point = np.array(as_float_array(x, "x"), dtype=np.float64, copy=True)
     if eps is None:
-        steps = _DEFAULT_RELATIVE_STEP * np.maximum(1.0, np.abs(point))
+        steps = RELATIVE_STEP * np.maximum(1.0, np.abs(point))
     else:
         eps = check_real_parameter(eps, "eps")
         if eps <= 0:
