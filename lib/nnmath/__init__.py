@@ -7,7 +7,6 @@ symbolic derivation. Float dtypes are kept, integers become float64, inputs are 
 modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the argument.
 """
 
-from .derivation import Derivation, DerivationError, verify_equal
 from .gradcheck import RELATIVE_STEP, numerical_grad, relative_error
 from .layers import Affine, Layer, LeakyReLU, ReLU, Sigmoid, SoftmaxWithLoss, Tanh
 from .losses import (
@@ -27,6 +26,22 @@ from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_gr
 from .softmax import hardmax, log_softmax, logsumexp, softmax, softmax_jacobian
 
 __version__ = "1.0.0"
+
+# The derivation checker needs SymPy, which takes longer to import than the rest together:
+# it is loaded on first use of one of its names, so that ``import nnmath`` stays quick.
+_LAZY = {"Derivation", "DerivationError", "verify_equal"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import derivation
+
+        return getattr(derivation, name)
+    raise AttributeError(f"module 'nnmath' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY)
 
 __all__ = [
     "RELATIVE_STEP",

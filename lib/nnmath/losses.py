@@ -26,7 +26,6 @@ References
 import functools
 
 import numpy as np
-from scipy import special
 
 from ._blocks import elementwise, elementwise_sum
 from ._checks import as_float_array, reject_masked
@@ -251,6 +250,15 @@ def _check_probs(probs):
     return probs
 
 
+def _t_log_y(t, y):
+    r""":math:`t \log y` elementwise, 0 where :math:`t = 0` (even where :math:`y = 0`): the
+    convention :math:`0 \log 0 = 0` of the entropy, in any float dtype (long double too)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf; 0 * -inf is set to 0 below
+        terms = t * np.log(y)
+    terms[t == 0] = 0
+    return terms
+
+
 def cross_entropy(probs, labels):
     r"""Cross-entropy of predicted probabilities, averaged over the batch.
 
@@ -283,7 +291,7 @@ def cross_entropy(probs, labels):
         if labels.indices is not None:
             per_row = -np.log(labels.take(probs))
         else:
-            per_row = -np.sum(special.xlogy(labels.distribution, probs), axis=-1)
+            per_row = -np.sum(_t_log_y(labels.distribution, probs), axis=-1)
     return probs.dtype.type(np.mean(per_row))
 
 

@@ -5,6 +5,10 @@ never modified. All three are differentiable everywhere. At :math:`x = \pm\infty
 return their limits (GELU and SiLU are 0 at :math:`-\infty`, their derivatives 0 and 1 at
 :math:`\mp\infty`), not the ``nan`` of :math:`\infty \cdot 0`.
 
+GELU needs :math:`\operatorname{erfc}`, which SciPy provides for float16, float32 and float64
+only: ``gelu`` and ``gelu_grad`` reject ``np.longdouble`` input with a ``TypeError`` (softplus
+and SiLU accept it). SciPy is imported on the first call, so that ``import nnmath`` stays quick.
+
 References
 ----------
 .. [1] D. Hendrycks, K. Gimpel, "Gaussian error linear units (GELUs)", arXiv:1606.08415.
@@ -17,7 +21,6 @@ References
 import math
 
 import numpy as np
-from scipy import special
 
 from ._checks import as_float_array
 from .sigmoid import sigmoid, sigmoid_grad
@@ -27,6 +30,18 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 # Beyond |x| = 40 the Gaussian density exp(-x²/2) is below 1e-347, i.e. 0 in float64;
 # clipping there keeps x² from overflowing for huge inputs without changing any result.
 _GAUSSIAN_CUTOFF = 40.0
+
+
+def _normal_cdf(x, name):
+    r""":math:`\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)`, in the dtype of ``x`` (float16 to float64)."""
+    if x.dtype.char == "g":  # long double, whatever its width on this platform
+        raise TypeError(
+            f"{name} must have dtype float16, float32 or float64, got longdouble: "
+            "SciPy's erfc, which GELU needs, has no long double version"
+        )
+    from scipy import special  # here, not at the top: SciPy takes 0.25 s to import
+
+    return 0.5 * special.erfc(-x * _INV_SQRT_2)
 
 
 def _times_vanishing(x, factor):
@@ -114,7 +129,7 @@ def gelu(x):
     :math:`x`; the ``erfc`` form does not.
     """
     x = as_float_array(x, "x")
-    cdf = 0.5 * special.erfc(-x * _INV_SQRT_2)
+    cdf = _normal_cdf(x, "x")
     return _times_vanishing(x, cdf).astype(x.dtype, copy=False)
 
 
@@ -134,7 +149,7 @@ def gelu_grad(x):
         The shape and float dtype of ``x``.
     """
     x = as_float_array(x, "x")
-    cdf = 0.5 * special.erfc(-x * _INV_SQRT_2)
+    cdf = _normal_cdf(x, "x")
     clipped = np.clip(x, -_GAUSSIAN_CUTOFF, _GAUSSIAN_CUTOFF)
     density = _INV_SQRT_2PI * np.exp(-0.5 * clipped * clipped)
     return (cdf + clipped * density).astype(x.dtype, copy=False)

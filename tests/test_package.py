@@ -1,0 +1,56 @@
+"""Tests of the package as a whole: what ``import nnmath`` loads, and long double support.
+
+* ``import nnmath`` loads neither SymPy, matplotlib, SciPy nor mpmath: the derivation checker
+  is loaded on first use of its names, SciPy on the first GELU call, and the oracle and the
+  figure style live in ``nnmath.testing`` and ``nnmath.plotting``, imported only on request.
+  (Its time, about 0.02 s after NumPy, is reported by ``make bench``, not timed here.)
+* long double: every function accepts it except GELU, which needs SciPy's erfc and rejects
+  it with a ``TypeError`` naming ``x``; the soft-label cross-entropy computes in it.
+"""
+
+import subprocess
+import sys
+
+import mpmath
+import nnmath as nm
+import numpy as np
+import pytest
+
+HEAVY = ("sympy", "matplotlib", "scipy", "mpmath")
+
+
+def test_import_loads_no_heavy_dependency():
+    code = f"import sys, nnmath; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_derivation_names_load_on_first_use():
+    code = (
+        "import sys, nnmath as nm; assert 'sympy' not in sys.modules; d = nm.Derivation; "
+        "from nnmath import verify_equal, DerivationError; print('sympy' in sys.modules, d.__module__)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "nnmath.derivation"]
+    assert {"Derivation", "DerivationError", "verify_equal"} <= set(dir(nm))
+    with pytest.raises(AttributeError, match="no attribute 'derivations'"):
+        nm.derivations  # noqa: B018
+
+
+@pytest.mark.parametrize("function", [nm.gelu, nm.gelu_grad], ids=["gelu", "gelu_grad"])
+def test_gelu_rejects_long_double_naming_x(function):
+    with pytest.raises(TypeError, match=r"^x must have dtype float16, float32 or float64, got longdouble"):
+        function(np.array([0.5], dtype=np.longdouble))
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is float64 here")
+def test_soft_label_cross_entropy_computes_in_long_double():
+    probs = np.array([[0.25, 0.75, 0.0]], dtype=np.longdouble)
+    labels = np.array([[0.5, 0.5, 0.0]], dtype=np.longdouble)
+    loss = nm.cross_entropy(probs, labels)
+    assert loss.dtype == np.longdouble
+    with mpmath.workdps(40):
+        exact = -(mpmath.log(mpmath.mpf(0.25)) + mpmath.log(mpmath.mpf(0.75))) / 2
+        got = mpmath.mpf(np.format_float_positional(loss, unique=True))
+        # Within 4 ulp of long double (eps 1.1e-19); float64 arithmetic would be off by ~1e-17.
+        assert abs(got / exact - 1) < 4 * mpmath.mpf(float(np.finfo(np.longdouble).eps))
