@@ -7,7 +7,7 @@ symbolic derivation. Float dtypes are kept, integers become float64, inputs are 
 modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the argument.
 """
 
-from .gradcheck import RELATIVE_STEP, numerical_grad, relative_error
+from .gradcheck import RELATIVE_STEP, gradient_errors, numerical_grad, relative_error
 from .layers import Affine, Layer, LeakyReLU, ReLU, Sigmoid, SoftmaxWithLoss, Tanh
 from .losses import (
     binary_cross_entropy_with_logits,
@@ -19,11 +19,12 @@ from .losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_grad,
 )
-from .network import Network, gradient_errors, mlp, sgd_step
+from .network import Network, mlp, sgd_step
 from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
-from .sigmoid import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .sigmoid import sigmoid, sigmoid_grad
 from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
 from .softmax import hardmax, log_softmax, logsumexp, softmax, softmax_jacobian
+from .tanh import tanh, tanh_grad
 
 __version__ = "1.0.0"
 

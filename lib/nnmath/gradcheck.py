@@ -141,3 +141,40 @@ def _scalar(value):
     if array.size != 1 or array.dtype.kind not in "biuf":
         raise TypeError(f"f must return a real scalar, got {type(value).__name__} of shape {array.shape}")
     return float(array.reshape(()))
+
+
+def gradient_errors(network, x, labels, floor=1e-4):
+    r"""Check backpropagation: each parameter's gradient against central differences.
+
+    Runs ``network.loss(x, labels)`` and ``network.backward()``, then compares every
+    parameter's gradient with :func:`~nnmath.numerical_grad` of the loss with respect to that
+    parameter alone, by :func:`~nnmath.relative_error`:
+
+    .. math:: \max_i \frac{|a_i - b_i|}{\max(|a_i|, |b_i|, \text{floor})}
+
+    A central difference resolves a derivative only to about :math:`\epsilon\,|E|/h`
+    absolute (about :math:`10^{-10}` for losses of order 1), so gradients below ``floor``
+    are compared absolutely. Parameters are restored afterwards, and the network is left as
+    after ``network.loss(x, labels)``, so that ``network.backward()`` can follow.
+
+    Returns
+    -------
+    dict
+        ``{"<index>.<name>": error}`` for every parameter, e.g. ``"0.W"`` for the first
+        layer's weights.
+    """
+    network.loss(x, labels)
+    network.backward()
+    errors = {}
+    for index, layer in enumerate(network.layers):
+        for name, original in list(layer.params.items()):
+
+            def loss_at(value, layer=layer, name=name):
+                layer.params[name] = value
+                return network.loss(x, labels)
+
+            numerical = numerical_grad(loss_at, original)
+            layer.params[name] = original
+            errors[f"{index}.{name}"] = relative_error(layer.grads[name], numerical, floor=floor)
+    network.loss(x, labels)  # leave every layer as after a forward pass at the original parameters
+    return errors

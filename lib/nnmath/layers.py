@@ -23,7 +23,8 @@ import numpy as np
 from ._checks import as_float_array, check_real_parameter
 from .losses import softmax_cross_entropy, softmax_cross_entropy_grad
 from .relu import leaky_relu, leaky_relu_grad, relu, relu_grad
-from .sigmoid import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .sigmoid import sigmoid, sigmoid_grad
+from .tanh import tanh, tanh_grad
 from .softmax import softmax
 
 
