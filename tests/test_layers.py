@@ -23,6 +23,10 @@ ACTIVATION_LAYERS = [
     pytest.param(nm.Tanh, nm.tanh_grad, id="Tanh"),
     pytest.param(nm.ReLU, nm.relu_grad, id="ReLU"),
     pytest.param(lambda: nm.LeakyReLU(0.1), lambda x: nm.leaky_relu_grad(x, 0.1), id="LeakyReLU"),
+    pytest.param(lambda: nm.ELU(0.5), lambda x: nm.elu_grad(x, 0.5), id="ELU"),
+    pytest.param(nm.Softplus, nm.softplus_grad, id="Softplus"),
+    pytest.param(nm.GELU, nm.gelu_grad, id="GELU"),
+    pytest.param(nm.SiLU, nm.silu_grad, id="SiLU"),
 ]
 
 
@@ -211,3 +215,12 @@ def test_dout_of_the_wrong_shape_is_an_error():
     loss_layer.forward(np.ones((2, 3)), [0, 1])
     with pytest.raises(ValueError, match="dout must be a scalar"):
         loss_layer.backward(np.ones(2))
+
+
+@pytest.mark.parametrize("make_layer, grad", ACTIVATION_LAYERS)
+def test_activation_backward_uses_the_input_of_forward_not_a_later_edit(make_layer, grad):
+    x = np.array([-1.5, 0.5, 2.0])
+    layer = make_layer()
+    layer.forward(x)
+    x[:] = 7.0  # the caller reuses its buffer before backward
+    np.testing.assert_array_equal(layer.backward(np.ones(3)), grad(np.array([-1.5, 0.5, 2.0])))

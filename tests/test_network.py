@@ -6,7 +6,7 @@ import nnmath as nm
 import numpy as np
 import pytest
 
-ACTIVATIONS = [nm.Sigmoid, nm.Tanh, nm.ReLU, lambda: nm.LeakyReLU(0.05)]
+ACTIVATIONS = [nm.Sigmoid, nm.Tanh, nm.ReLU, lambda: nm.LeakyReLU(0.05), nm.GELU, nm.SiLU]
 
 
 def small_problem(seed=7):
@@ -14,7 +14,7 @@ def small_problem(seed=7):
     return generator.normal(size=(6, 5)), generator.integers(0, 3, size=6)
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS, ids=["Sigmoid", "Tanh", "ReLU", "LeakyReLU"])
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "SiLU"])
 def test_backpropagation_matches_numerical_gradients(activation):
     x, labels = small_problem()
     network = nm.mlp([5, 4, 4, 3], activation, init="xavier", rng=np.random.default_rng(1))

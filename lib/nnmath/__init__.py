@@ -8,7 +8,7 @@ modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the 
 """
 
 from .gradcheck import RELATIVE_STEP, gradient_errors, numerical_grad, relative_error
-from .layers import Affine, Layer, LeakyReLU, ReLU, Sigmoid, SoftmaxWithLoss, Tanh
+from .layers import ELU, GELU, Affine, Layer, LeakyReLU, ReLU, Sigmoid, SiLU, SoftmaxWithLoss, Softplus, Tanh
 from .losses import (
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_grad,
@@ -45,6 +45,8 @@ def __dir__():
     return sorted(set(globals()) | _LAZY)
 
 __all__ = [
+    "ELU",
+    "GELU",
     "RELATIVE_STEP",
     "Affine",
     "Derivation",
@@ -53,8 +55,10 @@ __all__ = [
     "LeakyReLU",
     "Network",
     "ReLU",
+    "SiLU",
     "Sigmoid",
     "SoftmaxWithLoss",
+    "Softplus",
     "Tanh",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad",

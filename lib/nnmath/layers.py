@@ -22,10 +22,11 @@ import numpy as np
 
 from ._checks import as_float_array, check_real_parameter
 from .losses import softmax_cross_entropy, softmax_cross_entropy_grad
-from .relu import leaky_relu, leaky_relu_grad, relu, relu_grad
+from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
 from .sigmoid import sigmoid, sigmoid_grad
-from .tanh import tanh, tanh_grad
+from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
 from .softmax import softmax
+from .tanh import tanh, tanh_grad
 
 
 class Layer:
@@ -108,22 +109,24 @@ class Affine(Layer):
 
 
 class _Elementwise(Layer):
-    """An activation layer: forward stores the local derivative, backward multiplies by it.
+    """An activation layer: forward keeps its input, backward multiplies by the local derivative.
 
     Subclasses name the library's pair: ``_f`` computes the output, ``_grad`` its derivative.
+    The derivative is computed in ``backward``, so that a forward pass alone (``predict``)
+    does not pay for it.
     """
 
-    _local_grad = None
+    _x = None
 
     def forward(self, x):
         x = as_float_array(x, "x")
-        self._local_grad = self._grad(x)
+        self._x = np.array(x, copy=True)  # a copy: later edits of the caller's x cannot leak in
         return self._f(x)
 
     def backward(self, dout):
-        self._require_forward("_local_grad")
-        dout = _check_dout(dout, self._local_grad.shape, type(self).__name__)
-        return dout * self._local_grad
+        self._require_forward("_x")
+        dout = _check_dout(dout, self._x.shape, type(self).__name__)
+        return dout * self._grad(self._x)
 
 
 class Sigmoid(_Elementwise):
@@ -156,6 +159,38 @@ class LeakyReLU(_Elementwise):
 
     def _grad(self, x):
         return leaky_relu_grad(x, self.alpha)
+
+
+class ELU(_Elementwise):
+    r"""ELU layer with parameter ``alpha``: :math:`x` for :math:`x > 0`, else :math:`\alpha(e^x - 1)`."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = check_real_parameter(alpha, "alpha")
+
+    def _f(self, x):
+        return elu(x, self.alpha)
+
+    def _grad(self, x):
+        return elu_grad(x, self.alpha)
+
+
+class Softplus(_Elementwise):
+    r"""Softplus layer: :math:`y = \log(1 + e^x)`, backward :math:`\text{dout}\cdot\sigma(x)`."""
+
+    _f, _grad = staticmethod(softplus), staticmethod(softplus_grad)
+
+
+class GELU(_Elementwise):
+    r"""GELU layer: :math:`y = x\,\Phi(x)`, backward :math:`\text{dout}\cdot(\Phi(x) + x\varphi(x))`."""
+
+    _f, _grad = staticmethod(gelu), staticmethod(gelu_grad)
+
+
+class SiLU(_Elementwise):
+    r"""SiLU (Swish) layer: :math:`y = x\,\sigma(x)`, backward :math:`\text{dout}\cdot\sigma(x)(1 + x(1 - \sigma(x)))`."""
+
+    _f, _grad = staticmethod(silu), staticmethod(silu_grad)
 
 
 class SoftmaxWithLoss(Layer):
