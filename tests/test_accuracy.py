@@ -245,23 +245,33 @@ def test_logsumexp(dtype):
         assert_within(nmt.ulp_error(result, exact["logsumexp"], scale), LIMIT[dtype], where, "logsumexp")
 
 
+def _loss_of_fused(rows, targets):
+    return nm.softmax_cross_entropy_with_grad(rows, targets)[0]
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
 @pytest.mark.parametrize("kind", ["hard", "soft"])
-def test_softmax_cross_entropy_of_each_row(kind, dtype):
+@pytest.mark.parametrize("loss", [nm.softmax_cross_entropy, _loss_of_fused], ids=["loss", "fused loss"])
+def test_softmax_cross_entropy_of_each_row(loss, kind, dtype):
     for rows, labels, soft, exact in _row_cases(dtype):
         targets = labels if kind == "hard" else soft
-        losses = np.array([nm.softmax_cross_entropy(rows[i : i + 1], targets[i : i + 1]) for i in range(rows.shape[0])])
+        losses = np.array([loss(rows[i : i + 1], targets[i : i + 1]) for i in range(rows.shape[0])])
         assert losses.dtype == dtype
         where = lambda i, rows=rows, targets=targets: f"row {rows[i[0]].tolist()[:6]}, labels {targets[i[0]].tolist()}"
         assert_within(nmt.ulp_error(losses, exact[f"ce_{kind}"]), LIMIT[dtype], where, f"loss, {kind} labels")
 
 
+def _grad_of_fused(rows, targets):
+    return nm.softmax_cross_entropy_with_grad(rows, targets)[1]
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=_ids)
 @pytest.mark.parametrize("kind", ["hard", "soft"])
-def test_softmax_cross_entropy_grad(kind, dtype):
+@pytest.mark.parametrize("gradient", [nm.softmax_cross_entropy_grad, _grad_of_fused], ids=["grad", "fused grad"])
+def test_softmax_cross_entropy_grad(gradient, kind, dtype):
     for rows, labels, soft, exact in _row_cases(dtype):
         targets = labels if kind == "hard" else soft
-        grad = nm.softmax_cross_entropy_grad(rows, targets)  # the whole group as one batch
+        grad = gradient(rows, targets)  # the whole group as one batch
         assert grad.dtype == dtype
         batch = rows.shape[0]
         expected = exact[f"ce_grad_{kind}"] / batch

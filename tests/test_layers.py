@@ -7,6 +7,7 @@ shared with the functions, dtypes, and errors.
 """
 
 import nnmath as nm
+import nnmath.testing as nmt
 import numpy as np
 import pytest
 
@@ -224,3 +225,55 @@ def test_activation_backward_uses_the_input_of_forward_not_a_later_edit(make_lay
     layer.forward(x)
     x[:] = 7.0  # the caller reuses its buffer before backward
     np.testing.assert_array_equal(layer.backward(np.ones(3)), grad(np.array([-1.5, 0.5, 2.0])))
+
+
+# The loss that ends a network. -------------------------------------------------------------
+
+
+def test_softmax_with_loss_is_a_loss_called_with_scores_and_targets():
+    scores, targets = rng().normal(size=(4, 3)), np.array([0, 2, 1, 1])
+    loss = nm.SoftmaxWithLoss()
+    assert isinstance(loss, nm.Loss) and not isinstance(loss, nm.Layer)
+    assert loss(scores, targets) == nm.SoftmaxWithLoss().forward(scores, targets)
+    with pytest.raises(TypeError, match="must not include a loss"):
+        nm.Network([nm.Affine(np.ones((3, 3)), np.zeros(3)), nm.SoftmaxWithLoss()])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_with_loss_backward_is_the_stored_gradient_and_probs_the_softmax(dtype):
+    scores = (rng().normal(scale=4.0, size=(6, 5))).astype(dtype)
+    targets = np.array([0, 4, 1, 1, 3, 2])
+    layer = nm.SoftmaxWithLoss()
+    loss = layer.forward(scores, targets)
+    assert loss.dtype == dtype
+    # The loss is held to the mpmath reference, the gradient to the library's own function
+    # (which the accuracy tests hold to mpmath), scaled by dout.
+    exact = nmt.exact_softmax_cross_entropy_rows(scores, targets)
+    nmt.assert_close(np.array(loss), np.array(sum(exact) / len(exact), dtype=object), nmt.RTOL[np.dtype(dtype)])
+    grad = layer.backward(np.float64(2.5))
+    assert grad.dtype == dtype  # a float64 dout does not promote a float32 chain
+    np.testing.assert_array_equal(grad, nm.softmax_cross_entropy_grad(scores, targets) * dtype(2.5))
+    np.testing.assert_array_equal(layer.probs, nm.softmax(scores))
+
+
+def test_softmax_with_loss_keeps_a_copy_of_the_scores_for_probs():
+    scores = np.array([[1.0, 2.0, 3.0]])
+    layer = nm.SoftmaxWithLoss()
+    layer.forward(scores, [2])
+    scores[:] = 0.0  # the caller reuses its buffer before reading probs
+    np.testing.assert_array_equal(layer.probs, nm.softmax([[1.0, 2.0, 3.0]]))
+    assert nm.SoftmaxWithLoss().probs is None
+
+
+def test_a_float32_network_stays_float32_end_to_end():
+    network = nm.mlp([5, 4, 3], nm.Tanh, rng=rng(), dtype=np.float32)
+    x = rng().normal(size=(8, 5)).astype(np.float32)
+    loss = network.loss(x, rng().integers(0, 3, size=8))
+    dx = network.backward()
+    assert loss.dtype == np.float32 and dx.dtype == np.float32
+    assert all(layer.grads[name].dtype == np.float32 for layer, name in network.parameters())
+    # The same draws as the float64 network, rounded: its loss agrees to float32 precision.
+    wide = nm.mlp([5, 4, 3], nm.Tanh, rng=rng())
+    assert abs(float(loss) - float(wide.loss(x.astype(np.float64), rng().integers(0, 3, size=8)))) < 1e-5
+    with pytest.raises(TypeError, match="dtype must be numpy.float32 or numpy.float64, got float16"):
+        nm.mlp([5, 4, 3], nm.Tanh, rng=rng(), dtype=np.float16)

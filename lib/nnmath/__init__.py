@@ -8,7 +8,20 @@ modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the 
 """
 
 from .gradcheck import RELATIVE_STEP, gradient_errors, numerical_grad, relative_error
-from .layers import ELU, GELU, Affine, Layer, LeakyReLU, ReLU, Sigmoid, SiLU, SoftmaxWithLoss, Softplus, Tanh
+from .layers import (
+    ELU,
+    GELU,
+    Affine,
+    Layer,
+    LeakyReLU,
+    Loss,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    SoftmaxWithLoss,
+    Softplus,
+    Tanh,
+)
 from .losses import (
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_grad,
@@ -18,6 +31,7 @@ from .losses import (
     mse_grad,
     softmax_cross_entropy,
     softmax_cross_entropy_grad,
+    softmax_cross_entropy_with_grad,
 )
 from .network import Network, mlp, sgd_step
 from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
@@ -53,6 +67,7 @@ __all__ = [
     "DerivationError",
     "Layer",
     "LeakyReLU",
+    "Loss",
     "Network",
     "ReLU",
     "SiLU",
@@ -89,6 +104,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_grad",
+    "softmax_cross_entropy_with_grad",
     "softmax_jacobian",
     "softplus",
     "softplus_grad",

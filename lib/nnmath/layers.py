@@ -21,7 +21,7 @@ References
 import numpy as np
 
 from ._checks import as_float_array, check_real_parameter
-from .losses import softmax_cross_entropy, softmax_cross_entropy_grad
+from .losses import softmax_cross_entropy_with_grad
 from .relu import elu, elu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad
 from .sigmoid import sigmoid, sigmoid_grad
 from .smooth_relu import gelu, gelu_grad, silu, silu_grad, softplus, softplus_grad
@@ -193,37 +193,82 @@ class SiLU(_Elementwise):
     _f, _grad = staticmethod(silu), staticmethod(silu_grad)
 
 
-class SoftmaxWithLoss(Layer):
-    r"""Softmax followed by cross-entropy, fused: the last layer of a classifier.
+class Loss:
+    """Base class of the losses that end a network: ``forward(scores, targets)`` returns the scalar
+    loss, and ``backward(dout=1.0)`` starts the chain rule, returning dE/d(scores).
 
-    ``forward(logits, labels)`` returns the mean loss
-    :math:`E = -\frac1N\sum \sum_k t_k \log \operatorname{softmax}(a)_k` (computed from the
-    log-softmax) and keeps the probabilities in ``probs``. ``backward(dout=1.0)`` returns
-    :math:`\text{dout}\cdot\frac{1}{N}\bigl(y \textstyle\sum_j t_j - t\bigr)`, which is
-    :math:`\text{dout}\cdot(y - t)/N` for labels that sum to 1.
-
-    ``labels`` are class indices of shape ``logits.shape[:-1]`` or distributions of the shape
-    of ``logits``, as in :func:`~nnmath.softmax_cross_entropy`.
+    A loss is not a :class:`Layer`: it takes two arguments, returns a scalar and has no
+    parameters, so a :class:`~nnmath.Network` does not accept one among its layers.
     """
 
-    def __init__(self):
-        super().__init__()
-        self.probs = None
-        self._logits = None
-        self._labels = None
+    def __call__(self, scores, targets):
+        return self.forward(scores, targets)
 
-    def forward(self, logits, labels):
-        logits = as_float_array(logits, "logits")
-        loss = softmax_cross_entropy(logits, labels)  # validates both arguments
-        self._logits = np.array(logits, copy=True)
-        self._labels = np.array(labels, copy=True)
-        self.probs = softmax(logits)
-        return loss
+    def forward(self, scores, targets):
+        raise NotImplementedError
 
     def backward(self, dout=1.0):
-        """Gradient with respect to the logits, scaled by the scalar ``dout``."""
-        self._require_forward("_logits")
+        raise NotImplementedError
+
+    def _require_forward(self, attribute):
+        if getattr(self, attribute, None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
+
+    @staticmethod
+    def _check_dout(dout, dtype):
+        """The scalar ``dout`` in ``dtype``, so that a float32 chain stays float32."""
         dout = as_float_array(dout, "dout")
         if dout.size != 1:
             raise ValueError(f"dout must be a scalar (the loss is a scalar), got shape {dout.shape}")
-        return softmax_cross_entropy_grad(self._logits, self._labels) * dout.reshape(())
+        return dout.reshape(()).astype(dtype)
+
+
+class SoftmaxWithLoss(Loss):
+    r"""Softmax followed by cross-entropy, fused: the last layer of a classifier.
+
+    ``forward(scores, targets)`` returns the mean loss
+    :math:`E = -\frac1N\sum \sum_k t_k \log y_k` of :math:`y = \operatorname{softmax}(a)`,
+    :math:`a` the scores (logits), computed in one pass with the gradient; ``probs`` is
+    :math:`y`.
+    ``backward(dout=1.0)`` returns :math:`\text{dout}\cdot\frac{1}{N}\bigl(y \textstyle\sum_j t_j - t\bigr)`,
+    which is :math:`\text{dout}\cdot(y - t)/N` for targets that sum to 1, from what the
+    forward pass kept: no exponential is computed again.
+
+    ``targets`` are class indices of shape ``scores.shape[:-1]`` or distributions of the
+    shape of ``scores``, as in :func:`~nnmath.softmax_cross_entropy`. The gradient has the
+    float dtype of the scores (float32 stays float32).
+
+    Notes
+    -----
+    The forward pass is :func:`~nnmath.softmax_cross_entropy_with_grad`, which computes the
+    gradient :math:`(y\tau - t)/N` (:math:`\tau = \sum_j t_j`) together with the loss, one
+    exponential per score, so ``backward`` is a single multiplication by ``dout``. ``probs``
+    is computed from a copy of the scores when it is first read, so that training, which
+    never reads it, does not pay for it.
+    """
+
+    def __init__(self):
+        self._grad = None
+        self._scores = None
+        self._probs = None
+
+    @property
+    def probs(self):
+        r""":math:`\operatorname{softmax}(a)` of the last forward pass (``None`` before one)."""
+        if self._probs is None and self._scores is not None:
+            self._probs = softmax(self._scores)
+        return self._probs
+
+    def forward(self, scores, targets):
+        """The mean loss of ``scores`` (logits) against ``targets``; keeps the gradient."""
+        scores = as_float_array(scores, "scores")
+        loss, self._grad = softmax_cross_entropy_with_grad(scores, targets)  # validates both
+        self._scores = np.array(scores, copy=True)  # a copy: later edits of the caller's array cannot leak in
+        self._probs = None
+        return loss
+
+    def backward(self, dout=1.0):
+        """Gradient with respect to the scores, scaled by the scalar ``dout``."""
+        self._require_forward("_grad")
+        dout = self._check_dout(dout, self._grad.dtype)
+        return self._grad * dout

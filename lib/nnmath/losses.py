@@ -447,6 +447,80 @@ def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
     return total
 
 
+def softmax_cross_entropy_with_grad(logits, labels):
+    r"""The loss of :func:`softmax_cross_entropy` and its gradient, in one pass over the logits.
+
+    .. math:: E = -\frac{1}{N}\sum_{\text{rows}} \sum_k t_k \log y_k, \qquad
+              \frac{\partial E}{\partial a_k} = \frac{1}{N}\Bigl(y_k \sum_j t_j - t_k\Bigr),
+              \qquad y = \operatorname{softmax}(a)
+
+    A training step needs both; computing them together takes one exponential per logit
+    instead of two, the fused Softmax-with-Loss of the book's chapter 7.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., n)
+        Unnormalised scores :math:`a`.
+    labels : array_like
+        Class indices of shape ``(...)`` or a distribution of shape ``(..., n)``.
+
+    Returns
+    -------
+    loss : numpy.floating
+        The mean loss, in the float dtype of ``logits``, within the accuracy bounds of
+        :func:`softmax_cross_entropy` (float32 rows are summed in float64 here, so the two
+        may differ in the last bits).
+    grad : numpy.ndarray
+        The gradient, equal to :func:`softmax_cross_entropy_grad`, with the shape and float
+        dtype of ``logits``.
+
+    Examples
+    --------
+    >>> loss, grad = softmax_cross_entropy_with_grad([[0.0, 0.0]], [1])
+    >>> round(float(loss), 6), grad.tolist()
+    (0.693147, [[0.5, -0.5]])
+    """
+    logits = _check_scores(logits, "logits")
+    labels = _check_labels(labels, logits, "logits")
+    rows, targets = _as_rows(logits, labels)
+    grad = np.empty(rows.shape, rows.dtype)
+    per_row = np.empty(rows.shape[0], _wide(rows.dtype))
+    batch = rows.shape[0]
+    kernel = functools.partial(_loss_and_grad_rows, batch=batch, per_row=per_row)
+    _sweep_rows(kernel, rows, grad, _sum_bound(rows.dtype, batch), targets, np.arange(batch), scratch=2)
+    loss = logits.dtype.type(np.mean(per_row))
+    return loss, grad.reshape(logits.shape).astype(logits.dtype, copy=False)
+
+
+def _loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
+    """The gradient of rows ``x`` into ``grad`` and their losses into ``per_row[row_index]``."""
+    if t.ndim == 1:
+        rows = np.arange(x.shape[0])
+        _exp(x, shift, grad)  # e = exp(a - c)
+        grad[rows, t] = 0
+        wide = _wide(x.dtype)
+        rest = _sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
+        gap = _minus_shift(x[rows, t], shift, wide)  # a_t - c
+        picked = np.exp(gap)
+        total = picked + rest
+        # The loss as in _cross_entropy_rows: log(1 + rest/picked) while picked is a normal
+        # number, else log(S) - (a_t - c), two terms >= 0.
+        use_log1p = (gap >= 0) | (picked >= rest)
+        per_row[row_index] = np.where(use_log1p, np.log1p(rest / picked), np.log(total) - gap)
+        scale = 1 / (batch * total)
+        grad *= scale.astype(x.dtype)[:, np.newaxis]  # y_k / N
+        grad[rows, t] = -(rest / (batch * total))  # y_t - 1 = -(S - e_t)/S, without cancellation
+        return total
+    e = scratch[0]
+    total = _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch)
+    # The loss from the same exponentials would need the row maxima's terms apart; the soft
+    # label case is rare in training loops, so it reuses the loss kernel (a second exp).
+    loss = np.empty(x.shape[0], per_row.dtype)
+    _cross_entropy_rows(x, loss, [e], shift, t)
+    per_row[row_index] = loss
+    return total
+
+
 def _as_rows(logits, labels):
     """``(rows, targets)``: the logits as ``(N, n)`` (float16 as float32) and the labels as
     ``(N,)`` class indices or an ``(N, n)`` distribution of the same dtype."""
@@ -459,36 +533,21 @@ def _as_rows(logits, labels):
 
 def _check_binary(logits, targets):
     """``(logits, targets, dtype)``: both as arrays of the dtype to compute in (float16 as
-    float32), and the dtype to return. The range of the targets is checked block by block
-    by the kernels (:func:`_require_unit_interval`), while each block is in the cache."""
+    float32), and the dtype to return. Everything is validated here, before any kernel runs:
+    the targets' range by two reductions (NaN fails both tests), on the targets as given
+    (``1 + 1e-10`` must fail before it could round to 1)."""
     logits = as_float_array(logits, "logits")
     if logits.size == 0:
         raise ValueError(f"logits must hold at least one element, got shape {logits.shape}")
     targets = as_float_array(targets, "targets")
     if targets.shape != logits.shape:
         raise ValueError(f"targets must have the shape of logits {logits.shape}, got shape {targets.shape}")
+    if not (targets.min() >= 0 and targets.max() <= 1):
+        outside = ~((targets >= 0) & (targets <= 1))
+        where = _first_index(outside) if targets.ndim else ()
+        raise ValueError(f"targets must lie in [0, 1], got {float(targets[where])} at index {where}")
     work = np.float32 if logits.dtype == np.float16 else logits.dtype
-    if targets.dtype != work:  # check before rounding to the working dtype (1 + 1e-10 must fail)
-        try:
-            _require_unit_interval(targets)
-        except _OutsideUnitInterval:
-            _report_outside_unit_interval(targets)
     return logits.astype(work, copy=False), targets.astype(work, copy=False), logits.dtype
-
-
-class _OutsideUnitInterval(Exception):
-    """A target outside [0, 1] was found; the caller reports the first one."""
-
-
-def _require_unit_interval(t):
-    if not (t.min() >= 0 and t.max() <= 1):  # two reductions; NaN fails both tests
-        raise _OutsideUnitInterval
-
-
-def _report_outside_unit_interval(targets):
-    outside = ~((targets >= 0) & (targets <= 1))
-    where = _first_index(outside) if targets.ndim else ()
-    raise ValueError(f"targets must lie in [0, 1], got {float(targets[where])} at index {where}")
 
 
 def binary_cross_entropy_with_logits(logits, targets):
@@ -530,13 +589,10 @@ def binary_cross_entropy_with_logits(logits, targets):
     The result is finite whenever the mean is representable in the dtype of ``logits``.
     """
     logits, targets, dtype = _check_binary(logits, targets)
-    try:
-        with np.errstate(over="ignore"):
-            mean = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3) / logits.size
-        if not np.isfinite(mean):  # a sum overflowed, or the loss is truly infinite: sum again, carefully
-            mean = _binary_cross_entropy_mean_again(logits, targets)
-    except _OutsideUnitInterval:
-        _report_outside_unit_interval(targets)
+    with np.errstate(over="ignore"):
+        mean = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3) / logits.size
+    if not np.isfinite(mean):  # a sum overflowed, or the loss is truly infinite: sum again, carefully
+        mean = _binary_cross_entropy_mean_again(logits, targets)
     with np.errstate(over="ignore"):  # a mean beyond float16's range is inf
         return dtype.type(mean)
 
@@ -558,19 +614,17 @@ def _binary_cross_entropy_mean_again(logits, targets):
 
 def _binary_cross_entropy_block(z, t, out, minus_z, gap, sum_dtype=None, exponent=0):
     """The sum (in ``sum_dtype``, by default the block's) of the block's losses, times ``2**exponent``."""
-    _require_unit_interval(t)
     np.negative(z, out=minus_z)
     np.exp(np.minimum(z, minus_z, out=out), out=out)  # e^-|z| in (0, 1]: no overflow
     np.log1p(out, out=out)  # log(1 + e^-|z|), exact even where e^-|z| is far below 1
     # max(z, 0) - z t: for z >= 0 it is z (1 - t) >= 0 >= -z t, for z < 0 it is
     # -z t >= 0 >= z (1 - t). Two products and no subtraction of nearly equal numbers
     # (z - z t loses every digit when t is close to 1).
-    try:
-        with np.errstate(invalid="raise"):
-            np.multiply(z, np.subtract(1, t, out=gap), out=gap)
-            np.multiply(minus_z, t, out=minus_z)
-    except FloatingPointError:
+    if np.isinf(z.min()) or np.isinf(z.max()):  # two reductions; a NaN z stays NaN either way
         _products_at_infinity(z, t, gap, minus_z)
+    else:
+        np.multiply(z, np.subtract(1, t, out=gap), out=gap)
+        np.multiply(minus_z, t, out=minus_z)
     np.maximum(gap, minus_z, out=gap)
     if exponent:
         np.ldexp(out, exponent, out=out)
@@ -621,36 +675,28 @@ def binary_cross_entropy_with_logits_grad(logits, targets):
     :math:`z = \pm\infty` the gradient is its limit, :math:`(1 - t)/M` or :math:`-t/M`.
     """
     logits, targets, dtype = _check_binary(logits, targets)
-    kernel = functools.partial(_binary_cross_entropy_grad_block, size=logits.size)
-    try:
-        grad = elementwise(kernel, logits, targets, scratch=2)
-    except _OutsideUnitInterval:
-        _report_outside_unit_interval(targets)
-    return grad.astype(dtype, copy=False)
+    size = logits.size
+    # Below this z, a = exp(-z) or (1 + a) M may overflow: a block reaching it fixes such elements.
+    lowest = -(np.log(np.finfo(logits.dtype).max) - np.log(size) - 1)
+    kernel = functools.partial(_binary_cross_entropy_grad_block, size=size, lowest=lowest)
+    return elementwise(kernel, logits, targets, scratch=2).astype(dtype, copy=False)
 
 
-def _binary_cross_entropy_grad_block(z, t, out, a, other, size):
+def _binary_cross_entropy_grad_block(z, t, out, a, other, size, lowest):
     """``out = ((1 - t) - t a) / ((1 + a) M)`` with ``a = exp(-z)``, for one block."""
-    _require_unit_interval(t)
-    try:  # the cheap form, unless a = exp(-z) or (1 + a) M overflows (or z is infinite)
-        with np.errstate(over="raise", invalid="raise"):
-            np.exp(np.negative(z, out=a), out=a)
-            np.subtract(1, t, out=out)
-            out -= np.multiply(t, a, out=other)
-            out /= np.multiply(np.add(a, 1, out=a), size, out=a)
-        return
-    except FloatingPointError:
-        pass
-    # Some element overflowed. Every element whose denominator (1 + a) M is finite keeps
-    # the cheap form, as it would in a block of its own; the others (z < -709.78, -inf or
-    # NaN) use e = exp(-|z|), which never overflows: sigma(z) = n / (1 + e) with
-    # n = max(sign z, e), as in sigmoid.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowed elements are fixed below
         np.exp(np.negative(z, out=a), out=a)
         np.subtract(1, t, out=out)
         out -= np.multiply(t, a, out=other)
         out /= np.multiply(np.add(a, 1, out=a), size, out=a)
+    if z.min() >= lowest:  # nothing can have overflowed (False for a NaN in the block)
+        return
+    # Elements whose denominator (1 + a) M overflowed (z < -709.78 in float64, -inf or NaN)
+    # use e = exp(-|z|), which never overflows: sigma(z) = n / (1 + e) with n = max(sign z, e),
+    # as in sigmoid. Every other element keeps the form above, as it would in a block of its own.
     overflowed = ~np.isfinite(a)
+    if not overflowed.any():
+        return
     z_over, t_over = z[overflowed], t[overflowed]
     e = np.exp(-np.abs(z_over))
     numerator = np.maximum(np.sign(z_over), e) - t_over - t_over * e

@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 
 from ._checks import _describe, check_real_parameter, reject_masked
-from .layers import Affine, Layer, SoftmaxWithLoss
+from .layers import Affine, Layer, Loss, SoftmaxWithLoss
 
 
 class Network:
@@ -41,6 +41,8 @@ class Network:
 
     def __init__(self, layers):
         layers = list(layers)
+        if any(isinstance(layer, Loss) for layer in layers):
+            raise TypeError("layers must not include a loss: a Network ends in its own SoftmaxWithLoss")
         if not layers or not all(isinstance(layer, Layer) for layer in layers):
             raise TypeError("layers must be a non-empty list of nnmath layers")
         self.layers = layers
@@ -130,7 +132,7 @@ def sgd_step(network, learning_rate):
         layer.params[name] -= learning_rate * layer.grads[name]
 
 
-def mlp(sizes, activation, init="he", rng=None):
+def mlp(sizes, activation, init="he", rng=None, dtype=np.float64):
     """A fully connected network: ``Affine`` layers of the given sizes with ``activation`` between.
 
     Parameters
@@ -146,6 +148,9 @@ def mlp(sizes, activation, init="he", rng=None):
         deviation, which must be finite and non-negative.
     rng : numpy.random.Generator
         The source of the initial weights (required, so that results are reproducible).
+    dtype : {numpy.float64, numpy.float32}, optional
+        The dtype of the weights. With float32 weights and float32 input, every forward
+        and backward quantity stays float32.
 
     Returns
     -------
@@ -155,11 +160,13 @@ def mlp(sizes, activation, init="he", rng=None):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     sizes = _check_sizes(sizes)
     _check_activation(activation)
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {np.dtype(dtype)}")
     scales = [_init_scale(init, fan_in, fan_out) for fan_in, fan_out in pairwise(sizes)]  # all checked first
     layers = []
     for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
-        W = rng.normal(0.0, scales[i], size=(fan_in, fan_out))
-        layers.append(Affine(W, np.zeros(fan_out)))
+        W = rng.normal(0.0, scales[i], size=(fan_in, fan_out)).astype(dtype)  # the same draws in either dtype
+        layers.append(Affine(W, np.zeros(fan_out, dtype)))
         if i < len(sizes) - 2:
             layers.append(_new_activation(activation, layers))
     return Network(layers)

@@ -62,32 +62,28 @@ def _sigmoid_block(x, out, e):
     """``out = sigmoid(x)`` for one block."""
     # The textbook 1 / (1 + e^-x) takes four operations and is within 2 ulp wherever e^-x
     # is finite. e^-x overflows only for x < -709.78 (-88.72 in float32), where sigma(x)
-    # is subnormal and the textbook formula returns 1 / inf = 0. NumPy reports the
-    # overflow (errstate over="raise"); only then are the elements that overflowed
-    # computed the exact way (a block without an overflow pays for no test).
-    try:
-        with np.errstate(over="raise"):
-            np.exp(np.negative(x, out=e), out=e)
-    except FloatingPointError:
-        return _sigmoid_block_overflowed(x, out, e)
-    np.divide(1, np.add(e, 1, out=e), out=out)
-
-
-def _sigmoid_block_overflowed(x, out, e):
-    """``out = sigmoid(x)`` for a block in which ``exp(-x)`` overflows somewhere.
-
-    Every element gets the formula it would get in a block of its own: the textbook one
-    where ``exp(-x)`` is finite, the exact ``e / (1 + e)`` with ``e = exp(x)`` where it
-    overflowed (there x < 0, so ``exp(x) = exp(-|x|)`` lies in [0, 1) and keeps the
-    subnormal result, where the textbook formula gives 0). Switching the whole block to
-    the exact form would make an element's result depend on its neighbours.
-    """
+    # is subnormal and the textbook formula returns 1 / inf = 0. The block's minimum (one
+    # reduction) tells whether that can have happened; only then are the elements that
+    # overflowed computed the exact way, each as it would be in a block of its own:
+    # e / (1 + e) with e = exp(x) in [0, 1), which keeps the subnormal result.
     with np.errstate(over="ignore"):
         np.exp(np.negative(x, out=e), out=e)
-    overflowed = np.isinf(e)  # x < -709.78, or x = -inf
+    overflowed = None if x.min() >= -_EXP_LIMIT[x.dtype] else np.isinf(e)  # NaN fails the test
     np.divide(1, np.add(e, 1, out=e), out=out)
-    tail = np.exp(x[overflowed])
-    out[overflowed] = tail / (tail + 1)
+    if overflowed is not None and overflowed.any():  # x < -709.78, or x = -inf
+        tail = np.exp(x[overflowed])
+        out[overflowed] = tail / (tail + 1)
+
+
+class _ExpLimits(dict):
+    """``log`` of each float dtype's largest number: exp overflows beyond it."""
+
+    def __missing__(self, dtype):
+        self[dtype] = float(np.log(np.finfo(dtype).max))
+        return self[dtype]
+
+
+_EXP_LIMIT = _ExpLimits()
 
 
 def sigmoid_grad(x):
