@@ -181,16 +181,11 @@ _ELEMENTWISE = (
     "elu", "elu_grad", "softplus", "softplus_grad", "gelu", "gelu_grad", "silu", "silu_grad",
     "softmax", "log_softmax", "logsumexp", "hardmax",
 )
-_LOSSES = {  # name: (prediction argument, label argument)
-    "mse": ("y", "t"),
-    "mse_grad": ("y", "t"),
-    "cross_entropy": ("probs", "labels"),
-    "cross_entropy_grad": ("probs", "labels"),
-    "softmax_cross_entropy": ("logits", "labels"),
-    "softmax_cross_entropy_grad": ("logits", "labels"),
-    "binary_cross_entropy_with_logits": ("logits", "targets"),
-    "binary_cross_entropy_with_logits_grad": ("logits", "targets"),
-}
+_LOSSES = [  # every loss takes (scores, targets)
+    "mse", "mse_grad", "cross_entropy", "cross_entropy_grad",
+    "softmax_cross_entropy", "softmax_cross_entropy_grad", "softmax_cross_entropy_with_grad",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
+]
 
 
 def _first_argument(name):
@@ -208,8 +203,8 @@ def _label(name):
 # Every public function that takes an array: (name, the argument it must report, a call).
 _CALLS = (
     [(name, "x", _first_argument(name)) for name in _ELEMENTWISE]
-    + [(name, pred, _prediction(name)) for name, (pred, _) in _LOSSES.items()]
-    + [(name, label, _label(name)) for name, (_, label) in _LOSSES.items()]
+    + [(name, "scores", _prediction(name)) for name in _LOSSES]
+    + [(name, "targets", _label(name)) for name in _LOSSES]
     + [
         ("softmax_jacobian", "x", lambda x: nm.softmax_jacobian(x[0])),
         ("numerical_grad", "x", lambda x: nm.numerical_grad(lambda v: float(np.sum(v)), x)),
@@ -218,8 +213,8 @@ _CALLS = (
         ("Affine", "W", lambda x: nm.Affine(x.T, [0.0])),
         ("Affine.forward", "x", lambda x: nm.Affine(np.ones((3, 1)), [0.0]).forward(x)),
         ("ReLU.forward", "x", lambda x: nm.ReLU().forward(x)),
-        ("SoftmaxWithLoss.forward", "labels", lambda x: nm.SoftmaxWithLoss().forward(_PLAIN, x)),
-        ("Network.accuracy", "labels", lambda x: nm.Network([nm.ReLU()]).accuracy(_PLAIN, x[:, 1])),
+        ("SoftmaxWithLoss.forward", "targets", lambda x: nm.SoftmaxWithLoss().forward(_PLAIN, x)),
+        ("Network.accuracy", "targets", lambda x: nm.Network([nm.ReLU()]).accuracy(_PLAIN, x[:, 1])),
     ]
 )
 

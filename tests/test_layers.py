@@ -277,3 +277,14 @@ def test_a_float32_network_stays_float32_end_to_end():
     assert abs(float(loss) - float(wide.loss(x.astype(np.float64), rng().integers(0, 3, size=8)))) < 1e-5
     with pytest.raises(TypeError, match="dtype must be numpy.float32 or numpy.float64, got float16"):
         nm.mlp([5, 4, 3], nm.Tanh, rng=rng(), dtype=np.float16)
+
+
+def test_softmax_with_loss_backward_of_one_returns_the_stored_gradient_read_only():
+    scores, targets = rng().normal(size=(4, 3)), np.array([0, 2, 1, 1])
+    layer = nm.SoftmaxWithLoss()
+    layer.forward(scores, targets)
+    grad = layer.backward()
+    np.testing.assert_array_equal(grad, nm.softmax_cross_entropy_grad(scores, targets))
+    with pytest.raises(ValueError, match="read-only"):
+        grad[0, 0] = 1.0  # the layer's own array: nobody can corrupt a second backward
+    np.testing.assert_array_equal(layer.backward(), nm.softmax_cross_entropy_grad(scores, targets))

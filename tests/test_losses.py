@@ -84,15 +84,15 @@ class Loss:
 
 
 LOSSES = [
-    Loss(nm.mse, nm.mse_grad, _exact_mse, "y", "t", -3.0, 3.0),
+    Loss(nm.mse, nm.mse_grad, _exact_mse, "scores", "targets", -3.0, 3.0),
     # Probabilities stay inside (0, 1) by more than any finite-difference step.
-    Loss(nm.cross_entropy, nm.cross_entropy_grad, _mp_cross_entropy, "probs", "labels", 0.05, 0.95),
+    Loss(nm.cross_entropy, nm.cross_entropy_grad, _mp_cross_entropy, "scores", "targets", 0.05, 0.95),
     Loss(
         nm.softmax_cross_entropy,
         nm.softmax_cross_entropy_grad,
         _mp_softmax_cross_entropy,
-        "logits",
-        "labels",
+        "scores",
+        "targets",
         -6.0,
         6.0,
     ),
@@ -423,7 +423,7 @@ def test_bad_labels(loss, which, labels, error, pattern):
         _call(loss, which, pred, labels)
 
 
-PROB_LABELS = [(loss, which) for loss, which in BOTH if loss.label_name == "labels"]  # mse targets may be < 0
+PROB_LABELS = [(loss, which) for loss, which in BOTH if loss.loss is not nm.mse]  # mse targets may be < 0
 
 
 @pytest.mark.parametrize(
@@ -431,7 +431,7 @@ PROB_LABELS = [(loss, which) for loss, which in BOTH if loss.label_name == "labe
 )
 def test_negative_soft_labels_are_rejected(loss, which):
     with pytest.raises(
-        ValueError, match=r"^labels must be non-negative and finite, got -0.5 at index \(1, 0\)$"
+        ValueError, match=r"^targets must be non-negative and finite, got -0.5 at index \(1, 0\)$"
     ):
         _call(loss, which, np.full((2, 3), 0.5), [[0.5, 0.5, 0.0], [-0.5, 1.0, 0.5]])
 
@@ -448,7 +448,7 @@ def test_negative_soft_labels_are_rejected(loss, which):
 )
 def test_probs_outside_the_unit_interval_are_rejected(function, probs, message):
     labels = np.zeros(np.shape(probs)[:-1], dtype=int)
-    with pytest.raises(ValueError, match=rf"^probs must be probabilities in \[0, 1\], {message}$"):
+    with pytest.raises(ValueError, match=rf"^scores must be probabilities in \[0, 1\], {message}$"):
         function(probs, labels)
 
 
@@ -476,9 +476,9 @@ def test_bad_predictions_name_the_argument(loss, which, pred, labels, error):
         ([0.0, 1.0], [0.5, 1.5], ValueError, r"^targets must lie in \[0, 1\], got 1.5 at index 1$"),
         ([0.0, 1.0], [-0.5, 0.5], ValueError, r"^targets must lie in \[0, 1\], got -0.5 at index 0$"),
         ([0.0, 1.0], [np.nan, 0.5], ValueError, r"^targets must lie in \[0, 1\], got nan at index 0$"),
-        ([0.0, 1.0], [0.5], ValueError, r"^targets must have the shape of logits \(2,\), got shape \(1,\)$"),
-        (np.zeros((0,)), np.zeros((0,)), ValueError, r"^logits must hold at least one element"),
-        (["a"], [0.5], TypeError, r"^logits must be an array of real numbers"),
+        ([0.0, 1.0], [0.5], ValueError, r"^targets must have the shape of scores \(2,\), got shape \(1,\)$"),
+        (np.zeros((0,)), np.zeros((0,)), ValueError, r"^scores must hold at least one element"),
+        (["a"], [0.5], TypeError, r"^scores must be an array of real numbers"),
         ([0.0], ["a"], TypeError, r"^targets must be an array of real numbers"),
     ],
     ids=["above 1", "negative", "nan", "shape", "empty", "str logits", "str targets"],
@@ -652,7 +652,7 @@ def test_masked_arrays_are_rejected(loss, which, masked):
 
 @pytest.mark.parametrize("function", [function for function, _ in BCE], ids=["loss", "grad"])
 def test_binary_cross_entropy_rejects_masked_arrays(function):
-    with pytest.raises(TypeError, match=r"^logits must be a plain array .*masked"):
+    with pytest.raises(TypeError, match=r"^scores must be a plain array .*masked"):
         function(np.ma.array([0.0, 1.0], mask=[0, 1]), [0.5, 0.5])
     with pytest.raises(TypeError, match=r"^targets must be a plain array .*masked"):
         function([0.0, 1.0], np.ma.array([0.5, 0.5], mask=[0, 1]))

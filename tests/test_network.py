@@ -191,10 +191,10 @@ def test_sgd_step_needs_a_network():
 @pytest.mark.parametrize(
     ("labels", "error", "pattern"),
     [
-        (np.array([[0], [1], [2], [1]]), ValueError, r"^labels must be class indices of shape \(4,\) to match logits of shape \(4, 3\), got shape \(4, 1\)$"),
+        (np.array([[0], [1], [2], [1]]), ValueError, r"^targets must be class indices of shape \(4,\) to match logits of shape \(4, 3\), got shape \(4, 1\)$"),
         ([0, 1, 2], ValueError, r"got shape \(3,\)$"),
-        ([0.0, 1.0, 2.0, 1.0], TypeError, r"^labels must be integer class indices, got dtype float64$"),
-        ([0, 1, 3, 1], ValueError, r"^labels must be integers in \[0, 3\), got 3 at index 2$"),
+        ([0.0, 1.0, 2.0, 1.0], TypeError, r"^targets must be integer class indices, got dtype float64$"),
+        ([0, 1, 3, 1], ValueError, r"^targets must be integers in \[0, 3\), got 3 at index 2$"),
     ],
     ids=["column (N, 1)", "too short", "floats", "out of range"],
 )

@@ -143,10 +143,10 @@ def _scalar(value):
     return float(array.reshape(()))
 
 
-def gradient_errors(network, x, labels, floor=1e-4):
+def gradient_errors(network, x, targets, floor=1e-4):
     r"""Check backpropagation: each parameter's gradient against central differences.
 
-    Runs ``network.loss(x, labels)`` and ``network.backward()``, then compares every
+    Runs ``network.loss(x, targets)`` and ``network.backward()``, then compares every
     parameter's gradient with :func:`~nnmath.numerical_grad` of the loss with respect to that
     parameter alone, by :func:`~nnmath.relative_error`:
 
@@ -155,7 +155,7 @@ def gradient_errors(network, x, labels, floor=1e-4):
     A central difference resolves a derivative only to about :math:`\epsilon\,|E|/h`
     absolute (about :math:`10^{-10}` for losses of order 1), so gradients below ``floor``
     are compared absolutely. Parameters are restored afterwards, and the network is left as
-    after ``network.loss(x, labels)``, so that ``network.backward()`` can follow.
+    after ``network.loss(x, targets)``, so that ``network.backward()`` can follow.
 
     Returns
     -------
@@ -163,7 +163,7 @@ def gradient_errors(network, x, labels, floor=1e-4):
         ``{"<index>.<name>": error}`` for every parameter, e.g. ``"0.W"`` for the first
         layer's weights.
     """
-    network.loss(x, labels)
+    network.loss(x, targets)
     network.backward()
     errors = {}
     for index, layer in enumerate(network.layers):
@@ -171,10 +171,10 @@ def gradient_errors(network, x, labels, floor=1e-4):
 
             def loss_at(value, layer=layer, name=name):
                 layer.params[name] = value
-                return network.loss(x, labels)
+                return network.loss(x, targets)
 
             numerical = numerical_grad(loss_at, original)
             layer.params[name] = original
             errors[f"{index}.{name}"] = relative_error(layer.grads[name], numerical, floor=floor)
-    network.loss(x, labels)  # leave every layer as after a forward pass at the original parameters
+    network.loss(x, targets)  # leave every layer as after a forward pass at the original parameters
     return errors

@@ -268,7 +268,14 @@ class SoftmaxWithLoss(Loss):
         return loss
 
     def backward(self, dout=1.0):
-        """Gradient with respect to the scores, scaled by the scalar ``dout``."""
+        """Gradient with respect to the scores, scaled by the scalar ``dout``.
+
+        With ``dout = 1`` (a network's loss) this is the gradient the forward pass stored,
+        returned read-only rather than copied: nothing is computed or allocated.
+        """
         self._require_forward("_grad")
         dout = self._check_dout(dout, self._grad.dtype)
+        if dout == 1:
+            self._grad.flags.writeable = False
+            return self._grad
         return self._grad * dout

@@ -6,9 +6,13 @@ averages ``N`` rows and a single ``(n,)`` vector is a batch of one. Each ``_grad
 the derivative of that mean, so it carries the factor ``1/N``.
 ``binary_cross_entropy_with_logits`` is the exception: every element is its own example.
 
-Labels. ``labels`` are either integer class indices of shape ``pred.shape[:-1]``, or a
-distribution of the shape of ``pred`` (one-hot or soft). Gradients are exact for soft
-labels too, including labels that do not sum to 1.
+Arguments. Every loss takes ``(scores, targets)``, as every framework loss takes
+``(input, target)``: ``scores`` is what the network produced and the loss judges (logits
+for the losses named ``..._with_logits`` or ``softmax_...``, probabilities for
+``cross_entropy``, values for ``mse``); ``targets`` are either integer class indices of
+shape ``scores.shape[:-1]``, or a distribution (for ``mse``: any values) of the shape of
+``scores``. Gradients are with respect to ``scores``, and exact for soft targets too,
+including targets that do not sum to 1.
 
 Nothing here takes ``log(p + eps)``: cross-entropy on logits is computed from the logits
 with the machinery of :mod:`nnmath.softmax` (exact shifts, the largest or the labelled term
@@ -84,7 +88,7 @@ def _first_index(mask):
     return position[0] if len(position) == 1 else position
 
 
-def _check_labels(labels, values, name, *, label_name="labels", non_negative=True, dtype=None):
+def _check_labels(labels, values, name, *, label_name="targets", non_negative=True, dtype=None):
     """Validate ``labels`` (called ``label_name``) against the scores ``values``, shape ``(..., n)``.
 
     A distribution is returned in ``dtype``, by default the dtype of ``values``.
@@ -128,17 +132,17 @@ def _batch_size(values):
     return values.size // values.shape[-1]
 
 
-def mse(y, t):
+def mse(scores, targets):
     r"""Mean squared error, averaged over the batch.
 
     .. math:: E = \frac{1}{N}\sum_{\text{rows}} \frac12 \sum_k (y_k - t_k)^2
 
     Parameters
     ----------
-    y : array_like, shape (..., n)
-        Predictions.
-    t : array_like
-        Targets of shape ``(..., n)`` (any finite reals), or integer class indices of
+    scores : array_like, shape (..., n)
+        Predictions :math:`y`.
+    targets : array_like
+        Targets :math:`t` of shape ``(..., n)`` (any finite reals), or integer class indices of
         shape ``(...)``, which stand for one-hot targets.
 
     Returns
@@ -163,9 +167,9 @@ def mse(y, t):
     >>> round(float(mse([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0], 2)), 10)
     0.0975
     """
-    y = _check_scores(y, "y")
+    y = _check_scores(scores, "scores")
     work = _mse_dtype(y.dtype)
-    t = _check_labels(t, y, "y", label_name="t", non_negative=False, dtype=work).one_hot_like(y)
+    t = _check_labels(targets, y, "scores", non_negative=False, dtype=work).one_hot_like(y)
     loss = _mean_half_square(y, t, work)
     with np.errstate(over="ignore"):  # a loss beyond the range of y's dtype is inf
         return y.dtype.type(loss)
@@ -200,7 +204,7 @@ def _mean_half_square(y, t, work):
         return np.ldexp(scaled, 2 * exponent)  # inf when the loss itself does not fit
 
 
-def mse_grad(y, t):
+def mse_grad(scores, targets):
     r"""Gradient of :func:`mse` with respect to ``y``.
 
     .. math:: \frac{\partial E}{\partial y_k} = \frac{y_k - t_k}{N}
@@ -220,9 +224,9 @@ def mse_grad(y, t):
     same correctly rounded quotient, for float64. Every other entry is the plain
     :math:`(y_k - t_k)/N`, whatever its neighbours.
     """
-    y = _check_scores(y, "y")
+    y = _check_scores(scores, "scores")
     work = _mse_dtype(y.dtype)
-    t = _check_labels(t, y, "y", label_name="t", non_negative=False, dtype=work).one_hot_like(y)
+    t = _check_labels(targets, y, "scores", non_negative=False, dtype=work).one_hot_like(y)
     batch = _batch_size(y)
     if work != y.dtype:
         with np.errstate(over="ignore"):  # an entry beyond float16's range is inf
@@ -242,11 +246,11 @@ def mse_grad(y, t):
 
 
 def _check_probs(probs):
-    probs = _check_scores(probs, "probs")
+    probs = _check_scores(probs, "scores")
     outside = ~((probs >= 0) & (probs <= 1))  # also catches nan
     if outside.any():
         where = _first_index(outside)
-        raise ValueError(f"probs must be probabilities in [0, 1], got {float(probs[where])} at index {where}")
+        raise ValueError(f"scores must be probabilities in [0, 1], got {float(probs[where])} at index {where}")
     return probs
 
 
@@ -259,7 +263,7 @@ def _t_log_y(t, y):
     return terms
 
 
-def cross_entropy(probs, labels):
+def cross_entropy(scores, targets):
     r"""Cross-entropy of predicted probabilities, averaged over the batch.
 
     .. math:: E = -\frac{1}{N}\sum_{\text{rows}} \sum_k t_k \log y_k
@@ -269,15 +273,15 @@ def cross_entropy(probs, labels):
 
     Parameters
     ----------
-    probs : array_like, shape (..., n)
+    scores : array_like, shape (..., n)
         Probabilities :math:`y` in [0, 1].
-    labels : array_like
+    targets : array_like
         Class indices of shape ``(...)`` or a distribution of shape ``(..., n)``.
 
     Returns
     -------
     numpy.floating
-        The loss in the float dtype of ``probs``; ``inf`` when a true class has
+        The loss in the float dtype of ``scores``; ``inf`` when a true class has
         probability exactly 0 (the honest value: no ``eps`` is added).
 
     Examples
@@ -285,8 +289,8 @@ def cross_entropy(probs, labels):
     >>> round(float(cross_entropy([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0], 2)), 6)
     0.510826
     """
-    probs = _check_probs(probs)
-    labels = _check_labels(labels, probs, "probs")
+    probs = _check_probs(scores)
+    labels = _check_labels(targets, probs, "scores")
     with np.errstate(divide="ignore"):  # log 0 = -inf is the right answer there
         if labels.indices is not None:
             per_row = -np.log(labels.take(probs))
@@ -295,8 +299,8 @@ def cross_entropy(probs, labels):
     return probs.dtype.type(np.mean(per_row))
 
 
-def cross_entropy_grad(probs, labels):
-    r"""Gradient of :func:`cross_entropy` with respect to ``probs``.
+def cross_entropy_grad(scores, targets):
+    r"""Gradient of :func:`cross_entropy` with respect to ``scores``.
 
     .. math:: \frac{\partial E}{\partial y_k} = -\frac{t_k}{N\,y_k}
 
@@ -306,10 +310,10 @@ def cross_entropy_grad(probs, labels):
     Returns
     -------
     numpy.ndarray
-        The shape and float dtype of ``probs``.
+        The shape and float dtype of ``scores``.
     """
-    probs = _check_probs(probs)
-    labels = _check_labels(labels, probs, "probs")
+    probs = _check_probs(scores)
+    labels = _check_labels(targets, probs, "scores")
     targets = labels.one_hot_like(probs)
     grad = np.zeros_like(probs)
     with np.errstate(divide="ignore"):
@@ -317,23 +321,23 @@ def cross_entropy_grad(probs, labels):
     return grad
 
 
-def softmax_cross_entropy(logits, labels):
-    r"""Cross-entropy of ``softmax(logits)``, computed from the logits.
+def softmax_cross_entropy(scores, targets):
+    r"""Cross-entropy of ``softmax(scores)``, computed from the logits ``scores``.
 
     .. math:: E = -\frac{1}{N}\sum_{\text{rows}} \sum_k t_k \log\operatorname{softmax}(a)_k
               = \frac{1}{N}\sum_{\text{rows}} \Bigl(\bigl(\textstyle\sum_k t_k\bigr)\operatorname{LSE}(a) - \sum_k t_k a_k\Bigr)
 
     Parameters
     ----------
-    logits : array_like, shape (..., n)
-        Unnormalised scores :math:`a`.
-    labels : array_like
+    scores : array_like, shape (..., n)
+        Logits :math:`a`: unnormalised scores.
+    targets : array_like
         Class indices of shape ``(...)`` or a distribution of shape ``(..., n)``.
 
     Returns
     -------
     numpy.floating
-        The loss, finite for every finite input, in the float dtype of ``logits``.
+        The loss, finite for every finite input, in the float dtype of ``scores``.
 
     Notes
     -----
@@ -351,8 +355,8 @@ def softmax_cross_entropy(logits, labels):
     >>> float(softmax_cross_entropy([[1000.0, 0.0]], [1]))
     1000.0
     """
-    logits = _check_scores(logits, "logits")
-    labels = _check_labels(labels, logits, "logits")
+    logits = _check_scores(scores, "scores")
+    labels = _check_labels(targets, logits, "scores")
     rows, targets = _as_rows(logits, labels)
     per_row = np.empty(rows.shape[0], _wide(rows.dtype))
     _sweep_rows(_cross_entropy_rows, rows, per_row, _sum_bound(rows.dtype), targets)
@@ -384,8 +388,8 @@ def _cross_entropy_rows(x, loss, scratch, shift, t):
     return top + rest
 
 
-def softmax_cross_entropy_grad(logits, labels):
-    r"""Gradient of :func:`softmax_cross_entropy` with respect to ``logits``.
+def softmax_cross_entropy_grad(scores, targets):
+    r"""Gradient of :func:`softmax_cross_entropy` with respect to ``scores``.
 
     .. math:: \frac{\partial E}{\partial a_k} = \frac{1}{N}\Bigl(y_k \sum_j t_j - t_k\Bigr),
               \qquad y = \operatorname{softmax}(a)
@@ -396,7 +400,7 @@ def softmax_cross_entropy_grad(logits, labels):
     Returns
     -------
     numpy.ndarray
-        The shape and float dtype of ``logits``.
+        The shape and float dtype of ``scores``.
 
     Notes
     -----
@@ -406,8 +410,8 @@ def softmax_cross_entropy_grad(logits, labels):
     label's, summed apart from it, it keeps all its digits. Soft labels use the same idea:
     :math:`y_k T - t_k = \bigl(e_k (T - t_k) - t_k (S - e_k)\bigr)/S`, :math:`T = \sum_j t_j`.
     """
-    logits = _check_scores(logits, "logits")
-    labels = _check_labels(labels, logits, "logits")
+    logits = _check_scores(scores, "scores")
+    labels = _check_labels(targets, logits, "scores")
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
     batch = rows.shape[0]
@@ -447,7 +451,7 @@ def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
     return total
 
 
-def softmax_cross_entropy_with_grad(logits, labels):
+def softmax_cross_entropy_with_grad(scores, targets):
     r"""The loss of :func:`softmax_cross_entropy` and its gradient, in one pass over the logits.
 
     .. math:: E = -\frac{1}{N}\sum_{\text{rows}} \sum_k t_k \log y_k, \qquad
@@ -459,20 +463,20 @@ def softmax_cross_entropy_with_grad(logits, labels):
 
     Parameters
     ----------
-    logits : array_like, shape (..., n)
-        Unnormalised scores :math:`a`.
-    labels : array_like
+    scores : array_like, shape (..., n)
+        Logits :math:`a`: unnormalised scores.
+    targets : array_like
         Class indices of shape ``(...)`` or a distribution of shape ``(..., n)``.
 
     Returns
     -------
     loss : numpy.floating
-        The mean loss, in the float dtype of ``logits``, within the accuracy bounds of
+        The mean loss, in the float dtype of ``scores``, within the accuracy bounds of
         :func:`softmax_cross_entropy` (float32 rows are summed in float64 here, so the two
         may differ in the last bits).
     grad : numpy.ndarray
         The gradient, equal to :func:`softmax_cross_entropy_grad`, with the shape and float
-        dtype of ``logits``.
+        dtype of ``scores``.
 
     Examples
     --------
@@ -480,8 +484,8 @@ def softmax_cross_entropy_with_grad(logits, labels):
     >>> round(float(loss), 6), grad.tolist()
     (0.693147, [[0.5, -0.5]])
     """
-    logits = _check_scores(logits, "logits")
-    labels = _check_labels(labels, logits, "logits")
+    logits = _check_scores(scores, "scores")
+    labels = _check_labels(targets, logits, "scores")
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
     per_row = np.empty(rows.shape[0], _wide(rows.dtype))
@@ -536,12 +540,12 @@ def _check_binary(logits, targets):
     float32), and the dtype to return. Everything is validated here, before any kernel runs:
     the targets' range by two reductions (NaN fails both tests), on the targets as given
     (``1 + 1e-10`` must fail before it could round to 1)."""
-    logits = as_float_array(logits, "logits")
+    logits = as_float_array(logits, "scores")
     if logits.size == 0:
-        raise ValueError(f"logits must hold at least one element, got shape {logits.shape}")
+        raise ValueError(f"scores must hold at least one element, got shape {logits.shape}")
     targets = as_float_array(targets, "targets")
     if targets.shape != logits.shape:
-        raise ValueError(f"targets must have the shape of logits {logits.shape}, got shape {targets.shape}")
+        raise ValueError(f"targets must have the shape of scores {logits.shape}, got shape {targets.shape}")
     if not (targets.min() >= 0 and targets.max() <= 1):
         outside = ~((targets >= 0) & (targets <= 1))
         where = _first_index(outside) if targets.ndim else ()
@@ -550,7 +554,7 @@ def _check_binary(logits, targets):
     return logits.astype(work, copy=False), targets.astype(work, copy=False), logits.dtype
 
 
-def binary_cross_entropy_with_logits(logits, targets):
+def binary_cross_entropy_with_logits(scores, targets):
     r"""Binary cross-entropy of ``sigmoid(logits)``, averaged over all elements.
 
     .. math:: E = -\frac{1}{M}\sum_i \bigl[t_i \log\sigma(z_i) + (1 - t_i)\log(1 - \sigma(z_i))\bigr]
@@ -558,15 +562,15 @@ def binary_cross_entropy_with_logits(logits, targets):
 
     Parameters
     ----------
-    logits : array_like
-        Scores :math:`z` of any shape with at least one element.
+    scores : array_like
+        Logits :math:`z` of any shape with at least one element.
     targets : array_like
         Targets :math:`t \in [0, 1]` of the same shape.
 
     Returns
     -------
     numpy.floating
-        The loss, finite for every finite input, in the float dtype of ``logits``.
+        The loss, finite for every finite input, in the float dtype of ``scores``.
 
     Notes
     -----
@@ -588,7 +592,7 @@ def binary_cross_entropy_with_logits(logits, targets):
     float32 in float64, float64 (and longdouble) with every term scaled by a power of 2.
     The result is finite whenever the mean is representable in the dtype of ``logits``.
     """
-    logits, targets, dtype = _check_binary(logits, targets)
+    logits, targets, dtype = _check_binary(scores, targets)
     with np.errstate(over="ignore"):
         mean = elementwise_sum(_binary_cross_entropy_block, logits, targets, scratch=3) / logits.size
     if not np.isfinite(mean):  # a sum overflowed, or the loss is truly infinite: sum again, carefully
@@ -620,17 +624,22 @@ def _binary_cross_entropy_block(z, t, out, minus_z, gap, sum_dtype=None, exponen
     # max(z, 0) - z t: for z >= 0 it is z (1 - t) >= 0 >= -z t, for z < 0 it is
     # -z t >= 0 >= z (1 - t). Two products and no subtraction of nearly equal numbers
     # (z - z t loses every digit when t is close to 1).
-    if np.isinf(z.min()) or np.isinf(z.max()):  # two reductions; a NaN z stays NaN either way
-        _products_at_infinity(z, t, gap, minus_z)
-    else:
+    with np.errstate(invalid="ignore"):  # inf * 0 at an infinite z: tested for below
         np.multiply(z, np.subtract(1, t, out=gap), out=gap)
         np.multiply(minus_z, t, out=minus_z)
-    np.maximum(gap, minus_z, out=gap)
+        np.maximum(gap, minus_z, out=gap)
     if exponent:
         np.ldexp(out, exponent, out=out)
         np.ldexp(gap, exponent, out=gap)
     # The block's sum: two sums, no third array.
-    return np.add.reduce(out, dtype=sum_dtype) + np.add.reduce(gap, dtype=sum_dtype)
+    total = np.add.reduce(out, dtype=sum_dtype) + np.add.reduce(gap, dtype=sum_dtype)
+    if np.isnan(total) and np.isinf(z).any():  # a product inf * 0: the block again, at the limits
+        _products_at_infinity(z, t, gap, minus_z)
+        np.maximum(gap, minus_z, out=gap)
+        if exponent:
+            np.ldexp(gap, exponent, out=gap)
+        total = np.add.reduce(out, dtype=sum_dtype) + np.add.reduce(gap, dtype=sum_dtype)
+    return total
 
 
 def _products_at_infinity(z, t, gap, minus_z):
@@ -648,15 +657,15 @@ def _products_at_infinity(z, t, gap, minus_z):
     minus_z[infinite & (t == 0)] = 0
 
 
-def binary_cross_entropy_with_logits_grad(logits, targets):
-    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to ``logits``.
+def binary_cross_entropy_with_logits_grad(scores, targets):
+    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to ``scores``.
 
     .. math:: \frac{\partial E}{\partial z_i} = \frac{\sigma(z_i) - t_i}{M}
 
     Returns
     -------
     numpy.ndarray
-        The shape and float dtype of ``logits``.
+        The shape and float dtype of ``scores``.
 
     Notes
     -----
@@ -674,7 +683,7 @@ def binary_cross_entropy_with_logits_grad(logits, targets):
     that element alone (and on :math:`M`), never on its neighbours. At
     :math:`z = \pm\infty` the gradient is its limit, :math:`(1 - t)/M` or :math:`-t/M`.
     """
-    logits, targets, dtype = _check_binary(logits, targets)
+    logits, targets, dtype = _check_binary(scores, targets)
     size = logits.size
     # Below this z, a = exp(-z) or (1 + a) M may overflow: a block reaching it fixes such elements.
     lowest = -(np.log(np.finfo(logits.dtype).max) - np.log(size) - 1)

@@ -54,9 +54,9 @@ class Network:
             x = layer.forward(x)
         return x
 
-    def loss(self, x, labels):
-        """Mean softmax cross-entropy of the network on ``(x, labels)``."""
-        return self.loss_layer.forward(self.predict(x), labels)
+    def loss(self, x, targets):
+        """Mean softmax cross-entropy of the network on ``(x, targets)``."""
+        return self.loss_layer.forward(self.predict(x), targets)
 
     def backward(self):
         """Backpropagate from the last ``loss`` call; fills every layer's ``grads``.
@@ -68,35 +68,35 @@ class Network:
             grad = layer.backward(grad)
         return grad
 
-    def accuracy(self, x, labels):
+    def accuracy(self, x, targets):
         """Fraction of rows whose largest logit is the label.
 
-        ``labels`` are integer class indices of shape ``logits.shape[:-1]``: ``(N,)`` for a
+        ``targets`` are integer class indices, one per row of the logits: shape ``(N,)`` for a
         batch, ``()`` for a single vector. Any other shape is an error, not a broadcast (an
         ``(N, 1)`` column against ``(N,)`` predictions would compare every row with every
         label).
         """
         logits = self.predict(x)
         predicted = np.argmax(logits, axis=-1)
-        reject_masked(labels, "labels")
+        reject_masked(targets, "targets")
         try:
-            labels = np.asarray(labels)
+            targets = np.asarray(targets)
         except ValueError as error:  # ragged nested lists
-            raise TypeError("labels must be integer class indices, got a ragged sequence") from error
-        if labels.shape != predicted.shape:
+            raise TypeError("targets must be integer class indices, got a ragged sequence") from error
+        if targets.shape != predicted.shape:
             raise ValueError(
-                f"labels must be class indices of shape {predicted.shape} to match logits of shape "
-                f"{logits.shape}, got shape {labels.shape}"
+                f"targets must be class indices of shape {predicted.shape} to match logits of shape "
+                f"{logits.shape}, got shape {targets.shape}"
             )
-        if labels.dtype.kind not in "iu":
-            raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
+        if targets.dtype.kind not in "iu":
+            raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
         n = logits.shape[-1]
-        outside = (labels < 0) | (labels >= n)
+        outside = (targets < 0) | (targets >= n)
         if outside.any():
-            where = tuple(int(i) for i in np.argwhere(outside)[0]) if labels.ndim else ()
-            at = f" at index {where[0] if len(where) == 1 else where}" if labels.ndim else ""
-            raise ValueError(f"labels must be integers in [0, {n}), got {int(labels[where])}{at}")
-        return float(np.mean(predicted == labels))
+            where = tuple(int(i) for i in np.argwhere(outside)[0]) if targets.ndim else ()
+            at = f" at index {where[0] if len(where) == 1 else where}" if targets.ndim else ""
+            raise ValueError(f"targets must be integers in [0, {n}), got {int(targets[where])}{at}")
+        return float(np.mean(predicted == targets))
 
     def parameters(self):
         """``(layer, name)`` for every parameter, in layer order."""
@@ -120,7 +120,7 @@ def sgd_step(network, learning_rate):
             if grad is None:
                 raise RuntimeError(
                     f"sgd_step needs the gradients of network.backward(), but layer {index} "
-                    f"({type(layer).__name__}) has no gradient for {name!r}: call network.loss(x, labels) "
+                    f"({type(layer).__name__}) has no gradient for {name!r}: call network.loss(x, targets) "
                     "and network.backward() first"
                 )
             if np.shape(grad) != value.shape:
