@@ -18,7 +18,7 @@ Nothing here takes ``log(p + eps)``: cross-entropy on logits is computed from th
 with the machinery of :mod:`nnmath.softmax` (exact shifts, the largest or the labelled term
 kept apart from the rest, ``log1p``), so it is finite for every finite logit and accurate to
 a few ulp, also for confident rows whose loss is far below the rounding error of 1.
-Losses and gradients run block by block (``nnmath._blocks``): a loss allocates no array of
+Losses and gradients run block by block (``nnmath._engine``): a loss allocates no array of
 the input's size, a gradient only the one it returns.
 
 References
@@ -31,17 +31,18 @@ import functools
 
 import numpy as np
 
-from ._blocks import elementwise, elementwise_sum
 from ._checks import as_float_array, reject_masked
-from .softmax import (
-    _exp,
-    _log1p_tail,
-    _max_and_rest,
-    _minus_shift,
-    _sum_bound,
-    _sum_rows,
-    _sweep_rows,
-    _wide,
+from ._engine import (
+    elementwise,
+    elementwise_sum,
+    log1p_tail,
+    max_and_rest,
+    minus_shift,
+    shifted_exp,
+    sum_bound,
+    sum_rows,
+    sweep_rows,
+    wide_dtype,
 )
 
 
@@ -358,8 +359,8 @@ def softmax_cross_entropy(scores, targets):
     logits = _check_scores(scores, "scores")
     labels = _check_labels(targets, logits, "scores")
     rows, targets = _as_rows(logits, labels)
-    per_row = np.empty(rows.shape[0], _wide(rows.dtype))
-    _sweep_rows(_cross_entropy_rows, rows, per_row, _sum_bound(rows.dtype), targets)
+    per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
+    sweep_rows(_cross_entropy_rows, rows, per_row, sum_bound(rows.dtype), targets)
     return logits.dtype.type(np.mean(per_row))
 
 
@@ -368,10 +369,10 @@ def _cross_entropy_rows(x, loss, scratch, shift, t):
     e = scratch[0]
     if t.ndim == 1:
         rows = np.arange(x.shape[0])
-        _exp(x, shift, e)
+        shifted_exp(x, shift, e)
         e[rows, t] = 0
-        rest = _sum_rows(e).astype(loss.dtype)  # the sum of the terms other than the label's
-        gap = _minus_shift(x[rows, t], shift, loss.dtype)  # a_t - c
+        rest = sum_rows(e).astype(loss.dtype)  # the sum of the terms other than the label's
+        gap = minus_shift(x[rows, t], shift, loss.dtype)  # a_t - c
         picked = np.exp(gap)
         # -log softmax(a)_t = log(1 + rest / picked): no cancellation, and for a confident row
         # it keeps rest / picked where log(sum) - a_t gives log(1) = 0. It needs picked to be a
@@ -380,11 +381,11 @@ def _cross_entropy_rows(x, loss, scratch, shift, t):
         use_log1p = (gap >= 0) | (picked >= rest)
         loss[:] = np.where(use_log1p, np.log1p(rest / picked), np.log(picked + rest) - gap)
         return picked + rest
-    _, _, row_max, top, rest = _max_and_rest(x, e, shift)
-    lse_minus_max = _log1p_tail(row_max, top, rest)  # LSE - m = log(1 + s/t) >= 0
+    _, _, row_max, top, rest = max_and_rest(x, e, shift)
+    lse_minus_max = log1p_tail(row_max, top, rest)  # LSE - m = log(1 + s/t) >= 0
     # sum_k t_k (LSE - a_k) = sum_k t_k (m - a_k) + (sum_k t_k) log(1 + s/t): terms >= 0.
     gaps = np.multiply(np.subtract(row_max[:, np.newaxis], x, out=e), t, out=e)
-    loss[:] = _sum_rows(gaps) + _sum_rows(t) * lse_minus_max
+    loss[:] = sum_rows(gaps) + sum_rows(t) * lse_minus_max
     return top + rest
 
 
@@ -416,19 +417,19 @@ def softmax_cross_entropy_grad(scores, targets):
     grad = np.empty(rows.shape, rows.dtype)
     batch = rows.shape[0]
     kernel = functools.partial(_cross_entropy_grad_rows, batch=batch)
-    _sweep_rows(kernel, rows, grad, _sum_bound(rows.dtype, batch), targets, scratch=2)
+    sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, scratch=2)
     return grad.reshape(logits.shape).astype(logits.dtype, copy=False)
 
 
 def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
     """``grad`` = the gradient for the rows ``x`` with labels ``t`` (indices or distributions)."""
-    wide = _wide(x.dtype)
+    wide = wide_dtype(x.dtype)
     if t.ndim == 1:
         rows = np.arange(x.shape[0])
-        _exp(x, shift, grad)  # e = exp(a - c)
+        shifted_exp(x, shift, grad)  # e = exp(a - c)
         grad[rows, t] = 0
-        rest = _sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
-        total = np.exp(_minus_shift(x[rows, t], shift, wide)) + rest  # S
+        rest = sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
+        total = np.exp(minus_shift(x[rows, t], shift, wide)) + rest  # S
         grad *= (1 / (batch * total)).astype(x.dtype)[:, np.newaxis]  # y_k / N
         # y_t - 1 = -(S - e_t) / S cancels when y_t is close to 1; S - e_t is the sum of the
         # other terms, which was kept apart: no cancellation at all.
@@ -438,12 +439,12 @@ def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
     # other terms S - e_k are S minus e_k (no cancellation, e_k <= S/2) except at the row's
     # max, where they are the separately summed rest.
     e, others = scratch
-    rows, top_at, _, top, rest = _max_and_rest(x, e, shift)
+    rows, top_at, _, top, rest = max_and_rest(x, e, shift)
     e[rows, top_at] = top
     total = top + rest
     np.subtract(total.astype(x.dtype)[:, np.newaxis], e, out=others)
     others[rows, top_at] = rest
-    label_sums = _sum_rows(t)[:, np.newaxis]
+    label_sums = sum_rows(t)[:, np.newaxis]
     np.multiply(others, t, out=others)
     np.multiply(e, np.subtract(label_sums, t, out=grad), out=e)
     np.subtract(e, others, out=e)
@@ -488,10 +489,10 @@ def softmax_cross_entropy_with_grad(scores, targets):
     labels = _check_labels(targets, logits, "scores")
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
-    per_row = np.empty(rows.shape[0], _wide(rows.dtype))
+    per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
     batch = rows.shape[0]
     kernel = functools.partial(_loss_and_grad_rows, batch=batch, per_row=per_row)
-    _sweep_rows(kernel, rows, grad, _sum_bound(rows.dtype, batch), targets, np.arange(batch), scratch=2)
+    sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, np.arange(batch), scratch=2)
     loss = logits.dtype.type(np.mean(per_row))
     return loss, grad.reshape(logits.shape).astype(logits.dtype, copy=False)
 
@@ -500,11 +501,11 @@ def _loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
     """The gradient of rows ``x`` into ``grad`` and their losses into ``per_row[row_index]``."""
     if t.ndim == 1:
         rows = np.arange(x.shape[0])
-        _exp(x, shift, grad)  # e = exp(a - c)
+        shifted_exp(x, shift, grad)  # e = exp(a - c)
         grad[rows, t] = 0
-        wide = _wide(x.dtype)
-        rest = _sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
-        gap = _minus_shift(x[rows, t], shift, wide)  # a_t - c
+        wide = wide_dtype(x.dtype)
+        rest = sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
+        gap = minus_shift(x[rows, t], shift, wide)  # a_t - c
         picked = np.exp(gap)
         total = picked + rest
         # The loss as in _cross_entropy_rows: log(1 + rest/picked) while picked is a normal
@@ -604,7 +605,7 @@ def binary_cross_entropy_with_logits(scores, targets):
 def _binary_cross_entropy_mean_again(logits, targets):
     """The mean loss, for input whose sum of losses overflowed in its own dtype."""
     size = logits.size
-    wide = _wide(logits.dtype)
+    wide = wide_dtype(logits.dtype)
     if wide != logits.dtype:  # float32 terms, at most 3.4e38 each: their float64 sum cannot overflow
         kernel = functools.partial(_binary_cross_entropy_block, sum_dtype=wide)
         return elementwise_sum(kernel, logits, targets, scratch=3) / size

@@ -10,8 +10,8 @@ References
 
 import numpy as np
 
-from ._blocks import elementwise
 from ._checks import as_float_array
+from ._engine import elementwise
 
 
 def sigmoid(x):
@@ -43,7 +43,7 @@ def sigmoid(x):
     finite the textbook formula is just as accurate (within 2 ulp) and takes four NumPy
     operations, so every element whose :math:`e^{-x}` is finite uses it, and only the
     elements where it overflowed use the form above. Each result depends on its own
-    element alone, never on its neighbours. A block of the input (``nnmath._blocks``)
+    element alone, never on its neighbours. A block of the input (``nnmath._engine``)
     in which nothing overflows, the usual case, pays for no per-element test; the whole
     costs about twice one ``np.exp``.
 
