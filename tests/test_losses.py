@@ -656,3 +656,37 @@ def test_binary_cross_entropy_rejects_masked_arrays(function):
         function(np.ma.array([0.0, 1.0], mask=[0, 1]), [0.5, 0.5])
     with pytest.raises(TypeError, match=r"^targets must be a plain array .*masked"):
         function([0.0, 1.0], np.ma.array([0.5, 0.5], mask=[0, 1]))
+
+
+# Results that are representable, without warnings (filterwarnings=error). -----------------
+
+
+def test_cross_entropy_grad_at_a_negative_zero_and_a_tiny_probability_is_minus_infinity():
+    # -t/(N y): y = -0.0 is the probability 0 (the gradient is -inf, not +inf), and
+    # 0.5/1e-320 = 5e319 lies beyond float64 (-inf, without an overflow warning).
+    grad = nm.cross_entropy_grad(np.array([-0.0, 1e-320, 1.0]), np.array([0.25, 0.25, 0.5]))
+    assert grad.tolist() == [-np.inf, -np.inf, -0.5]
+
+
+def test_huge_soft_labels_give_the_finite_loss_and_gradient():
+    scores, targets = np.array([[0.0, 1.0]]), np.array([[1e308, 1e308]])
+    with mpmath.workdps(40):
+        y0 = 1 / (1 + mpmath.e)  # softmax(0, 1)_0
+        t = mpmath.mpf(1e308)
+        loss = t * -mpmath.log(y0) + t * -mpmath.log(1 - y0)
+        grad = [y0 * 2 * t - t, (1 - y0) * 2 * t - t]
+    for got_loss, got_grad in [
+        (nm.softmax_cross_entropy(scores, targets), nm.softmax_cross_entropy_grad(scores, targets)),
+        nm.softmax_cross_entropy_with_grad(scores, targets),
+    ]:
+        nmt.assert_ulp_within(np.array(got_loss), np.array(loss, dtype=object), 4)
+        nmt.assert_ulp_within(got_grad[0], np.array(grad, dtype=object), 4)
+
+
+def test_results_beyond_the_dtype_are_infinite_without_a_warning():
+    assert nm.log_softmax(np.float16([60000, -60000])).tolist() == [0.0, -np.inf]
+    assert nm.softmax_cross_entropy(np.float32([[3e38, -3e38]]), [1]) == np.float32(np.inf)
+    # float64 targets of 1e300 are finite (no "got inf"): the loss is beyond float32, so inf.
+    scores, targets = np.float32([[1.0, 2.0]]), np.array([[1e300, 0.0]])
+    assert nm.softmax_cross_entropy(scores, targets) == np.float32(np.inf)
+    assert nm.softmax_cross_entropy_grad(scores, targets).tolist() == [[-np.inf, np.inf]]

@@ -13,6 +13,7 @@ import sys
 
 import mpmath
 import nnmath as nm
+import nnmath.testing as nmt
 import numpy as np
 import pytest
 
@@ -54,3 +55,25 @@ def test_soft_label_cross_entropy_computes_in_long_double():
         got = mpmath.mpf(np.format_float_positional(loss, unique=True))
         # Within 4 ulp of long double (eps 1.1e-19); float64 arithmetic would be off by ~1e-17.
         assert abs(got / exact - 1) < 4 * mpmath.mpf(float(np.finfo(np.longdouble).eps))
+
+
+ELEMENTWISE = [
+    "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu", "leaky_relu_grad",
+    "elu", "elu_grad", "softplus", "softplus_grad", "gelu", "gelu_grad", "silu", "silu_grad",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("value", [0.5, np.float32(-3.0), np.array(800.0)], ids=["float", "float32", "0-d array"])
+def test_zero_dimensional_input_gives_a_numpy_scalar(name, value):
+    result = getattr(nm, name)(value)
+    assert isinstance(result, np.floating) and result.dtype == getattr(value, "dtype", np.dtype(np.float64))
+    one = getattr(nm, name)(np.array([value]))
+    assert isinstance(one, np.ndarray) and one.shape == (1,) and nmt.bits(one[0]) == nmt.bits(result)
+
+
+def test_reductions_to_no_axes_give_numpy_scalars():
+    assert isinstance(nm.logsumexp([0.5, 1.0]), np.floating)
+    assert isinstance(nm.logsumexp([[0.5, 1.0]]), np.ndarray)
+    assert isinstance(nm.softmax_cross_entropy([0.5, 1.0], 1), np.floating)
+    assert isinstance(nm.softmax([0.5, 1.0]), np.ndarray)

@@ -5,6 +5,8 @@ relatives work along an axis; losses average over the batch and come with their 
 ``numerical_grad`` checks every analytic gradient; ``Derivation`` checks every step of a
 symbolic derivation. Float dtypes are kept, integers become float64, inputs are never
 modified, and bad input raises a ``TypeError`` or ``ValueError`` that names the argument.
+As with NumPy's ufuncs, a 0-d input (a Python or NumPy scalar, or a 0-d array) gives a NumPy
+scalar, and so does a reduction to no axes (``logsumexp`` of a vector, every loss).
 """
 
 from .gradcheck import RELATIVE_STEP, gradient_errors, numerical_grad, relative_error

@@ -68,8 +68,8 @@ def elementwise(kernel, *inputs, scratch=0, dtype=None):
 
     Returns
     -------
-    numpy.ndarray
-        A new C-ordered array of the inputs' shape.
+    numpy.ndarray or numpy.floating
+        A new C-ordered array of the inputs' shape; a NumPy scalar for 0-d inputs.
     """
     shape = inputs[0].shape
     dtype = inputs[0].dtype if dtype is None else np.dtype(dtype)
@@ -87,7 +87,7 @@ def elementwise(kernel, *inputs, scratch=0, dtype=None):
             flat_out[start:stop],
             *(buffer[:length] for buffer in buffers),
         )
-    return out
+    return out[()]  # 0-d input gives a NumPy scalar, as NumPy's ufuncs do
 
 
 def elementwise_sum(kernel, *inputs, scratch=0):
@@ -288,7 +288,8 @@ def along_axis(kernel, x, axis, reduce=False):
     out = np.empty(rows.shape[:1] if reduce else rows.shape, work.dtype)
     sweep_rows(kernel, rows, out, sum_bound(work.dtype))
     result = out.reshape(moved.shape[:-1]) if reduce else np.moveaxis(out.reshape(moved.shape), -1, axis)
-    return result.astype(x.dtype, copy=False)
+    with np.errstate(over="ignore"):  # float16: a result beyond its range is the infinity it rounds to
+        return result.astype(x.dtype, copy=False)[()]  # a reduction to 0-d gives a NumPy scalar
 
 
 def max_and_rest(x, e, shift):

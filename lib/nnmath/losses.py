@@ -49,9 +49,11 @@ from ._engine import (
 class _Labels:
     """Checked labels: class ``indices`` (batch shape) or a ``distribution`` (full shape)."""
 
-    def __init__(self, indices=None, distribution=None):
+    def __init__(self, indices=None, distribution=None, exponent=0):
         self.indices = indices
         self.distribution = distribution
+        # Huge soft labels are held as distribution * 2**-exponent; see _check_labels.
+        self.exponent = exponent
 
     def take(self, values):
         """``values[..., label]`` for index labels (batch shape)."""
@@ -89,10 +91,15 @@ def _first_index(mask):
     return position[0] if len(position) == 1 else position
 
 
-def _check_labels(labels, values, name, *, label_name="targets", non_negative=True, dtype=None):
+def _check_labels(labels, values, name, *, label_name="targets", non_negative=True, dtype=None, scale_huge=False):
     """Validate ``labels`` (called ``label_name``) against the scores ``values``, shape ``(..., n)``.
 
-    A distribution is returned in ``dtype``, by default the dtype of ``values``.
+    A distribution is validated in its own dtype and returned in ``dtype``, by default the
+    dtype of ``values``. With ``scale_huge``, a distribution whose row sums exceed
+    :data:`_HUGE_LABEL_SUM` (or do not fit ``dtype``) is returned scaled by a power of 2,
+    :math:`2^{-s}`, so that every row sums to at most 1 and nothing the loss or its gradient
+    forms from it can overflow; ``exponent`` is :math:`s`, by which the caller scales the
+    results back (exactly, with ``np.ldexp``).
     """
     batch_shape, n = values.shape[:-1], values.shape[-1]
     reject_masked(labels, label_name)
@@ -110,7 +117,7 @@ def _check_labels(labels, values, name, *, label_name="targets", non_negative=Tr
         return _Labels(indices=array.astype(np.intp, copy=False))
     if array.shape == values.shape:
         dtype = values.dtype if dtype is None else dtype
-        distribution = as_float_array(array, label_name).astype(dtype, copy=False)
+        distribution = as_float_array(array, label_name)  # validated as given, before any rounding
         if not _all_finite(distribution, non_negative):
             invalid = ~np.isfinite(distribution)
             if non_negative:
@@ -118,7 +125,18 @@ def _check_labels(labels, values, name, *, label_name="targets", non_negative=Tr
             where = _first_index(invalid) if distribution.ndim else ()
             kind = "non-negative and finite" if non_negative else "finite"
             raise ValueError(f"{label_name} must be {kind}, got {float(distribution[where])} at index {where}")
-        return _Labels(distribution=distribution)
+        exponent = 0
+        if scale_huge:
+            wide = np.result_type(distribution.dtype, np.float64)
+            with np.errstate(over="ignore"):
+                largest_sum = np.max(np.sum(distribution, axis=-1, dtype=wide))
+            if not largest_sum <= min(_HUGE_LABEL_SUM, float(np.finfo(dtype).max)):
+                if np.isfinite(largest_sum):
+                    exponent = int(np.frexp(largest_sum)[1])
+                else:  # beyond even float64: bound each row's sum by n times its largest entry
+                    exponent = int(np.frexp(np.max(distribution))[1]) + int(n).bit_length()
+                distribution = np.ldexp(distribution, -exponent)
+        return _Labels(distribution=distribution.astype(dtype, copy=False), exponent=exponent)
     if array.shape == batch_shape:
         raise TypeError(
             f"{label_name} of shape {batch_shape} are class indices and must be integers, got dtype {array.dtype}"
@@ -127,6 +145,10 @@ def _check_labels(labels, values, name, *, label_name="targets", non_negative=Tr
         f"{label_name} must have shape {batch_shape} (class indices) or {values.shape} (a distribution) "
         f"to match {name} of shape {values.shape}, got shape {array.shape}"
     )
+
+
+#: Soft labels whose row sums exceed this are scaled down for the computation (2**64).
+_HUGE_LABEL_SUM = 2.0**64
 
 
 def _batch_size(values):
@@ -317,8 +339,10 @@ def cross_entropy_grad(scores, targets):
     labels = _check_labels(targets, probs, "scores")
     targets = labels.one_hot_like(probs)
     grad = np.zeros_like(probs)
-    with np.errstate(divide="ignore"):
-        np.divide(targets * (-1 / _batch_size(probs)), probs, out=grad, where=targets != 0)
+    # A probability of -0.0 is the probability 0: adding +0.0 makes it +0.0, so that the
+    # gradient there is -inf, not +inf. Quotients beyond the dtype's range are -inf, silently.
+    with np.errstate(divide="ignore", over="ignore"):
+        np.divide(targets * (-1 / _batch_size(probs)), probs + 0.0, out=grad, where=targets != 0)
     return grad
 
 
@@ -357,11 +381,11 @@ def softmax_cross_entropy(scores, targets):
     1000.0
     """
     logits = _check_scores(scores, "scores")
-    labels = _check_labels(targets, logits, "scores")
+    labels = _check_labels(targets, logits, "scores", scale_huge=True)
     rows, targets = _as_rows(logits, labels)
     per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
     sweep_rows(_cross_entropy_rows, rows, per_row, sum_bound(rows.dtype), targets)
-    return logits.dtype.type(np.mean(per_row))
+    return _loss_in_dtype(per_row, labels.exponent, logits.dtype)
 
 
 def _cross_entropy_rows(x, loss, scratch, shift, t):
@@ -412,13 +436,13 @@ def softmax_cross_entropy_grad(scores, targets):
     :math:`y_k T - t_k = \bigl(e_k (T - t_k) - t_k (S - e_k)\bigr)/S`, :math:`T = \sum_j t_j`.
     """
     logits = _check_scores(scores, "scores")
-    labels = _check_labels(targets, logits, "scores")
+    labels = _check_labels(targets, logits, "scores", scale_huge=True)
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
     batch = rows.shape[0]
     kernel = functools.partial(_cross_entropy_grad_rows, batch=batch)
     sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, scratch=2)
-    return grad.reshape(logits.shape).astype(logits.dtype, copy=False)
+    return _grad_in_dtype(grad, labels.exponent, logits)
 
 
 def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
@@ -486,15 +510,14 @@ def softmax_cross_entropy_with_grad(scores, targets):
     (0.693147, [[0.5, -0.5]])
     """
     logits = _check_scores(scores, "scores")
-    labels = _check_labels(targets, logits, "scores")
+    labels = _check_labels(targets, logits, "scores", scale_huge=True)
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
     per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
     batch = rows.shape[0]
     kernel = functools.partial(_loss_and_grad_rows, batch=batch, per_row=per_row)
     sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, np.arange(batch), scratch=2)
-    loss = logits.dtype.type(np.mean(per_row))
-    return loss, grad.reshape(logits.shape).astype(logits.dtype, copy=False)
+    return _loss_in_dtype(per_row, labels.exponent, logits.dtype), _grad_in_dtype(grad, labels.exponent, logits)
 
 
 def _loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
@@ -524,6 +547,21 @@ def _loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
     _cross_entropy_rows(x, loss, [e], shift, t)
     per_row[row_index] = loss
     return total
+
+
+def _loss_in_dtype(per_row, exponent, dtype):
+    """The mean of the rows' losses (computed for labels scaled by 2**-exponent) in ``dtype``;
+    a loss beyond the dtype's range is the infinity it rounds to, without a warning."""
+    with np.errstate(over="ignore"):
+        return dtype.type(np.ldexp(np.mean(per_row), exponent))
+
+
+def _grad_in_dtype(grad, exponent, logits):
+    """The rows' gradient in the shape and dtype of ``logits``, scaled back by 2**exponent."""
+    with np.errstate(over="ignore"):
+        if exponent:
+            grad = np.ldexp(grad, exponent)
+        return grad.reshape(logits.shape).astype(logits.dtype, copy=False)
 
 
 def _as_rows(logits, labels):

@@ -95,7 +95,7 @@ def leaky_relu(x, alpha=0.01):
     """
     x = as_float_array(x, "x")
     alpha = check_real_parameter(alpha, "alpha")
-    return np.where(x > 0, x, alpha * x)
+    return np.where(x > 0, x, alpha * x)[()]  # [()]: a NumPy scalar for 0-d input, as elsewhere
 
 
 def leaky_relu_grad(x, alpha=0.01):
@@ -117,7 +117,7 @@ def leaky_relu_grad(x, alpha=0.01):
     """
     x = as_float_array(x, "x")
     alpha = check_real_parameter(alpha, "alpha")
-    return np.where(x > 0, np.ones_like(x), np.full_like(x, alpha))
+    return np.where(x > 0, np.ones_like(x), np.full_like(x, alpha))[()]
 
 
 def elu(x, alpha=1.0):
@@ -146,7 +146,7 @@ def elu(x, alpha=1.0):
     x = as_float_array(x, "x")
     alpha = check_real_parameter(alpha, "alpha")
     negative_part = np.minimum(x, 0)
-    return np.where(x > 0, x, alpha * np.expm1(negative_part))
+    return np.where(x > 0, x, alpha * np.expm1(negative_part))[()]
 
 
 def elu_grad(x, alpha=1.0):
@@ -169,4 +169,4 @@ def elu_grad(x, alpha=1.0):
     x = as_float_array(x, "x")
     alpha = check_real_parameter(alpha, "alpha")
     negative_part = np.minimum(x, 0)
-    return np.where(x > 0, np.ones_like(x), alpha * np.exp(negative_part))
+    return np.where(x > 0, np.ones_like(x), alpha * np.exp(negative_part))[()]
