@@ -219,10 +219,18 @@ _CALLS = (
 )
 
 
+_COMPLEX = np.array([[0.25 + 1j, 0.5, 0.25]])
+
+
 @pytest.mark.parametrize(("name", "argument", "call"), _CALLS, ids=[f"{n}-{a}" for n, a, _ in _CALLS])
-def test_every_function_rejects_masked_arrays(name, argument, call):
+def test_every_function_checks_each_array_argument_by_name(name, argument, call):
+    """The one routing test per public function and array argument: each is passed through the
+    shared checker under its own name. What the checker accepts and rejects is tested above,
+    once; the functions' own tests do not repeat it."""
     with pytest.raises(TypeError, match=rf"^{argument} must be a plain array .*got a masked array"):
         call(_MASKED)
+    with pytest.raises(TypeError, match=rf"^{argument} must be .*complex"):
+        call(_COMPLEX)
 
 
 @pytest.mark.parametrize("value", [True, False, np.True_, np.False_])

@@ -10,6 +10,9 @@ a formula of six operations runs about six times slower than a single ``np.exp``
 the same operations to blocks of :data:`BLOCK_BYTES` bytes, into scratch buffers allocated
 once (``out=``), keeps every intermediate in the L2 cache. The values do not change: the
 same operations run on the same numbers; only the order in which blocks are visited is new.
+The one exception is :func:`elementwise_sum`: it sums each block pairwise and adds the blocks'
+sums in float64, a grouping that depends on :data:`BLOCK_BYTES`, so a sum's last bit may
+move with the block size (never by more than the sum's error bound).
 
 Rows. Softmax, its logarithms and the cross-entropy on logits work along the last axis of
 an ``(N, n)`` array. Each is written as a *row kernel*; :func:`sweep_rows` runs it.
@@ -190,7 +193,9 @@ def exact_shift(row_max, limit):
     shift = np.minimum(np.floor(row_max), 0)
     big = row_max > limit
     shift[big] = row_max[big]
-    shift[~np.isfinite(row_max)] = 0
+    infinite = ~np.isfinite(row_max)
+    shift[infinite] = 0
+    big[infinite] = False  # no Fast2Sum correction either: inf - (inf + 0) would be NaN
     return Shift(shift, big)
 
 
