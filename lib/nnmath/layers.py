@@ -147,32 +147,33 @@ class ReLU(_Elementwise):
     _f, _grad = staticmethod(relu), staticmethod(relu_grad)
 
 
-class LeakyReLU(_Elementwise):
-    r"""Leaky ReLU layer with negative slope ``alpha``; backward uses ``alpha`` for :math:`x \le 0`."""
+class _WithAlpha(_Elementwise):
+    """An activation layer whose pair takes a parameter ``alpha``: ``_pair = (f, f_grad)``."""
 
-    def __init__(self, alpha=0.01):
+    _default_alpha = None
+    _pair = None
+
+    def __init__(self, alpha=None):
         super().__init__()
-        self.alpha = check_real_parameter(alpha, "alpha")
+        self.alpha = check_real_parameter(self._default_alpha if alpha is None else alpha, "alpha")
 
     def _f(self, x):
-        return leaky_relu(x, self.alpha)
+        return self._pair[0](x, self.alpha)
 
     def _grad(self, x):
-        return leaky_relu_grad(x, self.alpha)
+        return self._pair[1](x, self.alpha)
 
 
-class ELU(_Elementwise):
-    r"""ELU layer with parameter ``alpha``: :math:`x` for :math:`x > 0`, else :math:`\alpha(e^x - 1)`."""
+class LeakyReLU(_WithAlpha):
+    r"""Leaky ReLU layer with negative slope ``alpha`` (default 0.01); backward uses ``alpha`` for :math:`x \le 0`."""
 
-    def __init__(self, alpha=1.0):
-        super().__init__()
-        self.alpha = check_real_parameter(alpha, "alpha")
+    _default_alpha, _pair = 0.01, (leaky_relu, leaky_relu_grad)
 
-    def _f(self, x):
-        return elu(x, self.alpha)
 
-    def _grad(self, x):
-        return elu_grad(x, self.alpha)
+class ELU(_WithAlpha):
+    r"""ELU layer with parameter ``alpha`` (default 1): :math:`x` for :math:`x > 0`, else :math:`\alpha(e^x - 1)`."""
+
+    _default_alpha, _pair = 1.0, (elu, elu_grad)
 
 
 class Softplus(_Elementwise):
