@@ -322,3 +322,13 @@ def test_assert_close_uses_the_relative_and_absolute_tolerances():
     nmt.assert_close(np.array([1.0 + 2.0**-52, 1e-310]), exact, 2.3e-16)  # 1e-310 < tiny: absolute part
     with pytest.raises(AssertionError, match="1 results outside the tolerance"):
         nmt.assert_close(np.array([1.0 + 2.0**-51, 0.0]), exact, 2.3e-16)
+
+
+def test_portable_prints_only_digits_no_last_bit_can_move():
+    assert nmt.portable(0.12345, ".3f") == "0.123"
+    with pytest.raises(AssertionError, match="rounding edge"):
+        nmt.portable(0.1235, ".3f")  # 0.12349999999999999...: one ulp up prints 0.124
+    assert nmt.portable(0.1235, ".3f", ".2f") == "0.12"  # the first format that survives
+    assert nmt.portable([0.25, 2 / 3], ".2f", margin=1e-3) == ["0.25", "0.67"]
+    with pytest.raises(AssertionError):
+        nmt.portable(0.6665, ".3f", margin=1e-3)  # within 0.1 % of 0.6665's edge

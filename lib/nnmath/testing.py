@@ -10,6 +10,7 @@ exact value or an error in ulps.
   along the last axis, with the two identities that 50 digits alone cannot see (below).
 * :func:`ulp_error` is the one definition of an error in ulps; :func:`assert_ulp_within` and
   :func:`assert_close` are the assertions built on the oracle.
+* :func:`portable` prints a value with only the digits no other machine can change, asserting it.
 * :func:`accuracy_grid` is the fixed set of inputs on which the book and the tests measure,
   and :func:`worst_errors` compares implementations on it.
 
@@ -189,6 +190,49 @@ def assert_close(actual, exact, rtol, atol=None):
         ]
     if bad:
         raise AssertionError(f"{len(bad)} results outside the tolerance; (index, got, exact): {bad[:10]}")
+
+
+def portable(value, *specs, margin=1e-9):
+    """``value`` formatted with the first of ``specs`` whose digits no other machine can change.
+
+    A value computed through ``exp``, ``log`` or a matrix product differs in its last bits
+    between machines (NumPy's SIMD kernels, the BLAS), so a printed digit is the same
+    everywhere only if the value is far from the edge between two roundings. A format is
+    accepted when the value moved by the relative ``margin`` either way prints the same.
+
+    Parameters
+    ----------
+    value : float or sequence of float
+        The number, or numbers that must all print in one common format.
+    *specs : str
+        Format specifications (``".3f"``, ``".2g"``, ...), tried in order.
+    margin : float, optional
+        The relative change the digits must survive: ``1e-9`` covers a few ulps of exp and
+        log; a trained network's numbers need more, such as ``1e-3``.
+
+    Returns
+    -------
+    str or list of str
+        The text (a list for a sequence), in the first format that survives.
+
+    Raises
+    ------
+    AssertionError
+        When the value is near a rounding edge in every one of ``specs``.
+
+    Examples
+    --------
+    >>> portable(0.12345, ".3f")
+    '0.123'
+    >>> portable(2 / 3, ".2f", margin=1e-3)
+    '0.67'
+    """
+    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    for spec in specs:
+        texts = [format(v, spec) for v in values]
+        if all(format(v * (1 - margin), spec) == text == format(v * (1 + margin), spec) for v, text in zip(values, texts)):
+            return texts if isinstance(value, (list, tuple, np.ndarray)) else texts[0]
+    raise AssertionError(f"{value} is within a relative {margin} of a rounding edge in every format {specs}")
 
 
 def bits(array):
