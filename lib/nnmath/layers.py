@@ -29,6 +29,12 @@ from .softmax import softmax
 from .tanh import tanh, tanh_grad
 
 
+def _require_forward(layer, attribute):
+    """A ``RuntimeError`` for a ``backward`` before any ``forward`` (which sets ``attribute``)."""
+    if getattr(layer, attribute, None) is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward was called before forward")
+
+
 class Layer:
     """Base class: parameters and their gradients by name, and the forward/backward protocol."""
 
@@ -38,10 +44,6 @@ class Layer:
 
     def __call__(self, x):
         return self.forward(x)
-
-    def _require_forward(self, attribute):
-        if getattr(self, attribute, None) is None:
-            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
 
 
 def _check_dout(dout, shape, layer):
@@ -100,7 +102,7 @@ class Affine(Layer):
 
     def backward(self, dout):
         """Return dE/dx and store dE/dW, dE/db in ``grads``."""
-        self._require_forward("_x")
+        _require_forward(self, "_x")
         out_shape = self._x.shape[:-1] + (self.W.shape[1],)
         dout = _check_dout(dout, out_shape, "Affine")
         x2d, dout2d = np.atleast_2d(self._x), np.atleast_2d(dout)  # a vector is a batch of one
@@ -124,7 +126,7 @@ class _Elementwise(Layer):
         return self._f(x)
 
     def backward(self, dout):
-        self._require_forward("_x")
+        _require_forward(self, "_x")
         dout = _check_dout(dout, self._x.shape, type(self).__name__)
         return dout * self._grad(self._x)
 
@@ -211,9 +213,6 @@ class Loss:
     def backward(self, dout=1.0):
         raise NotImplementedError
 
-    def _require_forward(self, attribute):
-        if getattr(self, attribute, None) is None:
-            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
 
     @staticmethod
     def _check_dout(dout, dtype):
@@ -274,7 +273,7 @@ class SoftmaxWithLoss(Loss):
         With ``dout = 1`` (a network's loss) this is the gradient the forward pass stored,
         returned read-only rather than copied: nothing is computed or allocated.
         """
-        self._require_forward("_grad")
+        _require_forward(self, "_grad")
         dout = self._check_dout(dout, self._grad.dtype)
         if dout == 1:
             self._grad.flags.writeable = False

@@ -388,6 +388,20 @@ def softmax_cross_entropy(scores, targets):
     return _loss_in_dtype(per_row, labels.exponent, logits.dtype)
 
 
+def _index_label_loss(gap, picked, rest):
+    """Each row's ``-log softmax(a)_t`` from ``gap = a_t - c``, ``picked = e^gap`` and the sum
+    ``rest`` of the other terms.
+
+    ``log(1 + rest / picked)``: no cancellation, and for a confident row it keeps
+    ``rest / picked`` where ``log(sum) - a_t`` gives ``log(1) = 0``. It needs ``picked`` to be
+    a normal number: ``a_t - c >= 0``, or ``picked`` the larger part of the sum. Otherwise (a
+    label whose logit is far below the rest) ``log(sum) - (a_t - c)``: two terms >= 0, as the
+    sum is >= 1.
+    """
+    use_log1p = (gap >= 0) | (picked >= rest)
+    return np.where(use_log1p, np.log1p(rest / picked), np.log(picked + rest) - gap)
+
+
 def _cross_entropy_rows(x, loss, scratch, shift, t):
     """``loss[i]`` = the cross-entropy of row ``x[i]`` with its label ``t[i]`` (index or distribution)."""
     e = scratch[0]
@@ -398,12 +412,7 @@ def _cross_entropy_rows(x, loss, scratch, shift, t):
         rest = sum_rows(e).astype(loss.dtype)  # the sum of the terms other than the label's
         gap = minus_shift(x[rows, t], shift, loss.dtype)  # a_t - c
         picked = np.exp(gap)
-        # -log softmax(a)_t = log(1 + rest / picked): no cancellation, and for a confident row
-        # it keeps rest / picked where log(sum) - a_t gives log(1) = 0. It needs picked to be a
-        # normal number: a_t - c >= 0, or picked the larger part of the sum. Otherwise (a label
-        # whose logit is far below the rest) log(sum) - (a_t - c): two terms >= 0, as sum >= 1.
-        use_log1p = (gap >= 0) | (picked >= rest)
-        loss[:] = np.where(use_log1p, np.log1p(rest / picked), np.log(picked + rest) - gap)
+        loss[:] = _index_label_loss(gap, picked, rest)
         return picked + rest
     _, _, row_max, top, rest = max_and_rest(x, e, shift)
     lse_minus_max = log1p_tail(row_max, top, rest)  # LSE - m = log(1 + s/t) >= 0
@@ -531,10 +540,7 @@ def _loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
         gap = minus_shift(x[rows, t], shift, wide)  # a_t - c
         picked = np.exp(gap)
         total = picked + rest
-        # The loss as in _cross_entropy_rows: log(1 + rest/picked) while picked is a normal
-        # number, else log(S) - (a_t - c), two terms >= 0.
-        use_log1p = (gap >= 0) | (picked >= rest)
-        per_row[row_index] = np.where(use_log1p, np.log1p(rest / picked), np.log(total) - gap)
+        per_row[row_index] = _index_label_loss(gap, picked, rest)
         scale = 1 / (batch * total)
         grad *= scale.astype(x.dtype)[:, np.newaxis]  # y_k / N
         grad[rows, t] = -(rest / (batch * total))  # y_t - 1 = -(S - e_t)/S, without cancellation
