@@ -5,7 +5,11 @@ one thread, on a (4096, 1000) array of logits (``--rows``, ``--cols`` to change 
 and float32. For each function and dtype it prints
 
 * ``x exp``: its time as a multiple of one ``np.exp`` over the same array, so that the figure
-  carries across machines, next to the target of the issue "Numerical quality and speed";
+  carries across machines, next to its target (from the issues "Numerical quality and speed"
+  and "nnmath 2"), and ``spread``: the middle half of the rounds' ratios (quartiles), which
+  says how far to trust the figure on a shared machine;
+* ``floor: exp, sum, product``: not nnmath, a yardstick: the three passes over memory any
+  accurate softmax makes, with nothing else (see :func:`_softmax_floor`);
 * ``x scipy``: its time divided by that of ``scipy.special`` doing the same (below 1: faster);
 * ``x torch``: the same against PyTorch on the same number of threads, when PyTorch happens to
   be installed (it is never required);
@@ -31,6 +35,7 @@ import tracemalloc
 import nnmath as nm
 import numpy as np
 import scipy
+from nnmath._engine import ROW_BLOCK_BYTES
 from scipy import special
 
 try:  # pins BLAS and OpenMP pools that ignore the variables above
@@ -73,6 +78,21 @@ def _layer_forward_backward(x, labels, targets):
     return layer.forward(x, labels), layer.backward()
 
 
+def _softmax_floor(x):
+    """The three passes no accurate softmax can avoid, and nothing else: ``exp``, the row sums
+    (float32 summed in float64, which its accuracy bound needs) and the product by their
+    reciprocals, block by block as nnmath runs them. Not a function of nnmath: a yardstick
+    for how close ``softmax`` comes to what NumPy allows."""
+    out = np.empty_like(x)
+    rows = max(1, ROW_BLOCK_BYTES // (x.itemsize * x.shape[1]))
+    for start in range(0, x.shape[0], rows):
+        block = out[start : start + rows]
+        np.exp(x[start : start + rows], out=block)
+        sums = np.einsum("ij->i", block, dtype=np.float64)
+        block *= (1 / sums).astype(x.dtype)[:, np.newaxis]
+    return out
+
+
 def _torch_loss(function, x, target):
     logits = x.detach().clone().requires_grad_(True)
     loss = function(logits, target)
@@ -84,14 +104,17 @@ CASES = [
     # name, nnmath, scipy, torch, target (x np.exp), peak memory target (x input)
     ("softmax", lambda x, y, t: nm.softmax(x), lambda x, y, t: special.softmax(x, axis=-1),
      lambda x, y, t: torch.softmax(x, -1), 2.5, None),
+    ("  floor: exp, sum, product", lambda x, y, t: _softmax_floor(x), None, None, None, None),
     ("log_softmax", lambda x, y, t: nm.log_softmax(x), lambda x, y, t: special.log_softmax(x, axis=-1),
      lambda x, y, t: torch.log_softmax(x, -1), 3.4, None),
     ("logsumexp", lambda x, y, t: nm.logsumexp(x), lambda x, y, t: special.logsumexp(x, axis=-1),
      lambda x, y, t: torch.logsumexp(x, -1), None, None),
+    # Two calls, two passes over the logits; the one-pass function below is how a training
+    # step gets both, and it carries the target of "softmax cross-entropy + gradient".
     ("softmax_cross_entropy + grad",
      lambda x, y, t: (nm.softmax_cross_entropy(x, y), nm.softmax_cross_entropy_grad(x, y)),
      lambda x, y, t: _scipy_cross_entropy(x, y),
-     lambda x, y, t: _torch_loss(F.cross_entropy, x, y), 3.1, 3.0),
+     lambda x, y, t: _torch_loss(F.cross_entropy, x, y), None, 3.0),
     ("softmax_cross_entropy_with_grad",
      lambda x, y, t: nm.softmax_cross_entropy_with_grad(x, y),
      lambda x, y, t: _scipy_cross_entropy(x, y),
@@ -135,6 +158,11 @@ def median_ratio(numerator, denominator):
     return float(np.median(np.asarray(numerator) / np.asarray(denominator)))
 
 
+def quartile_ratios(numerator, denominator):
+    """The lower and upper quartiles of the rounds' ratios."""
+    return tuple(float(q) for q in np.quantile(np.asarray(numerator) / np.asarray(denominator), [0.25, 0.75]))
+
+
 def peak_memory(run):
     """Bytes allocated at the peak of one run (what the run returns is kept until the end)."""
     tracemalloc.start()
@@ -156,7 +184,8 @@ def inputs(rows, cols, dtype, seed=0):
 
 
 def bench(rows, cols, repeat, clock):
-    header = f"{'function':30} {'dtype':8} {'x exp':>6} {'target':>7} {'x scipy':>8} {'x torch':>8} {'peak':>6} {'target':>7}"
+    header = (f"{'function':30} {'dtype':8} {'x exp':>6} {'spread':>10} {'target':>7} {'x scipy':>8} {'x torch':>8} "
+              f"{'peak':>6} {'target':>7}")
     print(header)
     print("-" * len(header))
     verdicts = []
@@ -174,11 +203,13 @@ def bench(rows, cols, repeat, clock):
                 runs["torch"] = lambda f=pytorch, a=(tx, tlabels, ttargets): f(*a)
             times = interleaved_times(runs, repeat, clock)
             ratio = median_ratio(times["ours"], times["exp"])
+            low, high = quartile_ratios(times["ours"], times["exp"])
             scipy_ratio = median_ratio(times["ours"], times["scipy"]) if "scipy" in times else None
             torch_ratio = median_ratio(times["ours"], times["torch"]) if "torch" in times else None
             peak = peak_memory(lambda f=ours, a=args: f(*a)) / x.nbytes
             print(
-                f"{name:30} {np.dtype(dtype).name:8} {ratio:6.2f} {_fmt(target, '<='):>7} {_fmt(scipy_ratio):>8} "
+                f"{name:30} {np.dtype(dtype).name:8} {ratio:6.2f} {f'{low:.2f}-{high:.2f}':>10} {_fmt(target, '<='):>7} "
+                f"{_fmt(scipy_ratio):>8} "
                 f"{_fmt(torch_ratio):>8} {peak:6.2f} {_fmt(memory_target, '<='):>7}"
             )
             verdicts += _verdicts(name, dtype, ratio, target, scipy_ratio, peak, memory_target)

@@ -232,8 +232,18 @@ def minus_shift(values, shift, dtype):
 
 
 def sum_rows(e, normalising=False):
-    """Row sums of a block, pairwise (np.add.reduce: no Python overhead), see :func:`sum_dtype`."""
-    return np.add.reduce(e, axis=1, dtype=sum_dtype(e.dtype, normalising))
+    """Row sums of a block in :func:`sum_dtype`.
+
+    In the block's own dtype the sum is pairwise (``np.add.reduce``). Accumulated in a
+    wider dtype (float32 rows in float64) it is ``np.einsum``, which converts as it goes,
+    about a fifth faster than ``np.add.reduce`` with a ``dtype``. Its order of addition is
+    not pairwise, but in float64 the sum of n float32 terms is off by at most about
+    n * 2**-53 relative: for n = 1000, a millionth of a float32 ulp.
+    """
+    dtype = sum_dtype(e.dtype, normalising)
+    if dtype == e.dtype:
+        return np.add.reduce(e, axis=1)
+    return np.einsum("ij->i", e, dtype=dtype)
 
 
 def log1p_tail(row_max, top, rest):

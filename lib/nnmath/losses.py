@@ -384,7 +384,13 @@ def softmax_cross_entropy(scores, targets):
     labels = _check_labels(targets, logits, "scores", scale_huge=True)
     rows, targets = _as_rows(logits, labels)
     per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
-    sweep_rows(_cross_entropy_rows, rows, per_row, sum_bound(rows.dtype), targets)
+    if targets.ndim == 2:
+        sweep_rows(_cross_entropy_rows, rows, per_row, sum_bound(rows.dtype), targets)
+    else:
+        parts = _IndexParts(rows)
+        kernel = functools.partial(_index_label_rows, parts=parts, normalising=False)
+        sweep_rows(kernel, rows, per_row, sum_bound(rows.dtype), targets, parts.row_index)  # per_row unused
+        per_row = parts.losses()
     return _loss_in_dtype(per_row, labels.exponent, logits.dtype)
 
 
@@ -402,18 +408,61 @@ def _index_label_loss(gap, picked, rest):
     return np.where(use_log1p, np.log1p(rest / picked), np.log(picked + rest) - gap)
 
 
+class _IndexParts:
+    r"""What the index-label kernel keeps of each row: :math:`a_t - c` and the sum of the other terms.
+
+    Rows are written by their index (``row_index``), so that the rows :func:`sweep_rows`
+    runs again with a shift overwrite their first values. Everything that needs only these
+    two numbers per row (the loss, the label's gradient entry) is then computed once for
+    the whole batch, not block by block: a dozen small NumPy calls per block are what a
+    block costs beyond its passes over memory.
+    """
+
+    def __init__(self, rows):
+        wide = wide_dtype(rows.dtype)
+        self.gap = np.empty(rows.shape[0], wide)  # a_t - c
+        self.rest = np.empty(rows.shape[0], wide)  # the sum of the terms other than the label's
+        self.row_index = np.arange(rows.shape[0])
+
+    # As inside the kernels (see sweep_rows): rows holding an infinity or a NaN give the
+    # infinities and NaN of the formulas, without floating-point warnings.
+    def losses(self):
+        """Each row's ``-log softmax(a)_t``."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _index_label_loss(self.gap, np.exp(self.gap), self.rest)
+
+    def label_grads(self, batch):
+        r"""Each row's gradient at its label, :math:`(y_t - 1)/N = -s_t / (N S)`."""
+        # y_t - 1 = -(S - e_t)/S cancels when y_t is close to 1; S - e_t is the sum of the
+        # other terms, which was kept apart: no cancellation at all.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return -(self.rest / (batch * (np.exp(self.gap) + self.rest)))
+
+
+def _index_label_rows(x, out, scratch, shift, t, row_index, parts, normalising, batch=None):
+    r"""Index labels: the rows' :math:`a_t - c` and other terms' sum into ``parts``; returns :math:`S`.
+
+    The exponentials :math:`e^{a - c}`, with 0 at each row's label, are written to ``out``
+    when ``batch`` is given, then scaled to the gradient :math:`y_k / N` off the label
+    (its entry stays 0 for :meth:`_IndexParts.label_grads`); otherwise to a scratch buffer.
+    """
+    e = out if batch is not None else scratch[0]
+    rows = np.arange(x.shape[0])
+    shifted_exp(x, shift, e)
+    e[rows, t] = 0
+    wide = parts.gap.dtype
+    rest = sum_rows(e, normalising).astype(wide, copy=False)
+    gap = minus_shift(x[rows, t], shift, wide)
+    parts.gap[row_index], parts.rest[row_index] = gap, rest
+    total = np.exp(gap) + rest  # S
+    if batch is not None:
+        e *= (1 / (batch * total)).astype(x.dtype)[:, np.newaxis]  # y_k / N
+    return total
+
+
 def _cross_entropy_rows(x, loss, scratch, shift, t):
-    """``loss[i]`` = the cross-entropy of row ``x[i]`` with its label ``t[i]`` (index or distribution)."""
+    """``loss[i]`` = the cross-entropy of row ``x[i]`` with the distribution ``t[i]``."""
     e = scratch[0]
-    if t.ndim == 1:
-        rows = np.arange(x.shape[0])
-        shifted_exp(x, shift, e)
-        e[rows, t] = 0
-        rest = sum_rows(e).astype(loss.dtype)  # the sum of the terms other than the label's
-        gap = minus_shift(x[rows, t], shift, loss.dtype)  # a_t - c
-        picked = np.exp(gap)
-        loss[:] = _index_label_loss(gap, picked, rest)
-        return picked + rest
     _, _, row_max, top, rest = max_and_rest(x, e, shift)
     lse_minus_max = log1p_tail(row_max, top, rest)  # LSE - m = log(1 + s/t) >= 0
     # sum_k t_k (LSE - a_k) = sum_k t_k (m - a_k) + (sum_k t_k) log(1 + s/t): terms >= 0.
@@ -449,25 +498,26 @@ def softmax_cross_entropy_grad(scores, targets):
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
     batch = rows.shape[0]
-    kernel = functools.partial(_cross_entropy_grad_rows, batch=batch)
-    sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, scratch=2)
+    if targets.ndim == 2:
+        kernel = functools.partial(_cross_entropy_grad_rows, batch=batch)
+        sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, scratch=2)
+    else:
+        _index_label_loss_and_grad(rows, targets, grad)
     return _grad_in_dtype(grad, labels.exponent, logits)
 
 
+def _index_label_loss_and_grad(rows, targets, grad):
+    """Fill ``grad`` for class indices ``targets``; returns the parts from which the loss follows."""
+    batch = rows.shape[0]
+    parts = _IndexParts(rows)
+    kernel = functools.partial(_index_label_rows, parts=parts, normalising=True, batch=batch)
+    sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, parts.row_index, scratch=0)
+    grad[parts.row_index, targets] = parts.label_grads(batch)
+    return parts
+
+
 def _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch):
-    """``grad`` = the gradient for the rows ``x`` with labels ``t`` (indices or distributions)."""
-    wide = wide_dtype(x.dtype)
-    if t.ndim == 1:
-        rows = np.arange(x.shape[0])
-        shifted_exp(x, shift, grad)  # e = exp(a - c)
-        grad[rows, t] = 0
-        rest = sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
-        total = np.exp(minus_shift(x[rows, t], shift, wide)) + rest  # S
-        grad *= (1 / (batch * total)).astype(x.dtype)[:, np.newaxis]  # y_k / N
-        # y_t - 1 = -(S - e_t) / S cancels when y_t is close to 1; S - e_t is the sum of the
-        # other terms, which was kept apart: no cancellation at all.
-        grad[rows, t] = -(rest / (batch * total))
-        return total
+    """``grad`` = the gradient for the rows ``x`` with the distributions ``t``."""
     # Soft labels: y_k T - t_k = (e_k (T - t_k) - t_k (S - e_k)) / S, with T = sum_k t_k. The
     # other terms S - e_k are S minus e_k (no cancellation, e_k <= S/2) except at the row's
     # max, where they are the separately summed rest.
@@ -522,29 +572,18 @@ def softmax_cross_entropy_with_grad(scores, targets):
     labels = _check_labels(targets, logits, "scores", scale_huge=True)
     rows, targets = _as_rows(logits, labels)
     grad = np.empty(rows.shape, rows.dtype)
-    per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
-    batch = rows.shape[0]
-    kernel = functools.partial(_loss_and_grad_rows, batch=batch, per_row=per_row)
-    sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, np.arange(batch), scratch=2)
+    if targets.ndim == 1:
+        per_row = _index_label_loss_and_grad(rows, targets, grad).losses()
+    else:
+        per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
+        batch = rows.shape[0]
+        kernel = functools.partial(_soft_label_loss_and_grad_rows, batch=batch, per_row=per_row)
+        sweep_rows(kernel, rows, grad, sum_bound(rows.dtype, batch), targets, np.arange(batch), scratch=2)
     return _loss_in_dtype(per_row, labels.exponent, logits.dtype), _grad_in_dtype(grad, labels.exponent, logits)
 
 
-def _loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
+def _soft_label_loss_and_grad_rows(x, grad, scratch, shift, t, row_index, batch, per_row):
     """The gradient of rows ``x`` into ``grad`` and their losses into ``per_row[row_index]``."""
-    if t.ndim == 1:
-        rows = np.arange(x.shape[0])
-        shifted_exp(x, shift, grad)  # e = exp(a - c)
-        grad[rows, t] = 0
-        wide = wide_dtype(x.dtype)
-        rest = sum_rows(grad, normalising=True).astype(wide)  # the terms other than the label's
-        gap = minus_shift(x[rows, t], shift, wide)  # a_t - c
-        picked = np.exp(gap)
-        total = picked + rest
-        per_row[row_index] = _index_label_loss(gap, picked, rest)
-        scale = 1 / (batch * total)
-        grad *= scale.astype(x.dtype)[:, np.newaxis]  # y_k / N
-        grad[rows, t] = -(rest / (batch * total))  # y_t - 1 = -(S - e_t)/S, without cancellation
-        return total
     e = scratch[0]
     total = _cross_entropy_grad_rows(x, grad, scratch, shift, t, batch)
     # The loss from the same exponentials would need the row maxima's terms apart; the soft

@@ -56,7 +56,11 @@ def _logsumexp_rows(x, out, scratch, shift):
 
 def _softmax_rows(x, out, _, shift):
     total = sum_rows(shifted_exp(x, shift, out), normalising=True)
-    out /= total.astype(x.dtype)[:, np.newaxis]
+    if total.dtype == x.dtype:
+        out /= total[:, np.newaxis]  # one rounding
+    else:  # the wide sum rounded to x's dtype, then a division, or its reciprocal rounded, then a
+        # product: two roundings either way, and a product costs less than a division
+        out *= (1 / total).astype(x.dtype)[:, np.newaxis]
     return total
 
 
