@@ -271,11 +271,14 @@ def test_softmax_with_loss_backward_is_the_stored_gradient_and_probs_the_softmax
     nmt.assert_close(layer.probs, nmt.exact_softmax(scores), rtol)
 
 
-def test_softmax_with_loss_keeps_a_copy_of_the_scores_for_probs():
+def test_softmax_with_loss_probs_once_read_do_not_change_with_the_scores():
     scores = np.array([[1.0, 2.0, 3.0]])
     layer = nm.SoftmaxWithLoss()
     layer.forward(scores, [2])
-    scores[:] = 0.0  # the caller reuses its buffer before reading probs (softmax(0, 0, 0) = 1/3 each)
+    probs = layer.probs
+    nmt.assert_close(probs, nmt.exact_softmax(np.array([[1.0, 2.0, 3.0]])), nmt.RTOL[np.dtype(np.float64)])
+    scores[:] = 0.0  # the caller reuses its buffer after reading probs (softmax(0, 0, 0) = 1/3 each)
+    assert layer.probs is probs
     nmt.assert_close(layer.probs, nmt.exact_softmax(np.array([[1.0, 2.0, 3.0]])), nmt.RTOL[np.dtype(np.float64)])
     assert nm.SoftmaxWithLoss().probs is None
 
