@@ -383,15 +383,21 @@ def softmax_cross_entropy(scores, targets):
     logits = _check_scores(scores, "scores")
     labels = _check_labels(targets, logits, "scores", scale_huge=True)
     rows, targets = _as_rows(logits, labels)
-    per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
-    if targets.ndim == 2:
-        sweep_rows(_cross_entropy_rows, rows, per_row, sum_bound(rows.dtype), targets)
+    if targets.ndim == 1:
+        per_row = _index_label_losses(rows, targets)
     else:
-        parts = _IndexParts(rows)
-        kernel = functools.partial(_index_label_rows, parts=parts, normalising=False)
-        sweep_rows(kernel, rows, per_row, sum_bound(rows.dtype), targets, parts.row_index)  # per_row unused
-        per_row = parts.losses()
+        per_row = np.empty(rows.shape[0], wide_dtype(rows.dtype))
+        sweep_rows(_cross_entropy_rows, rows, per_row, sum_bound(rows.dtype), targets)
     return _loss_in_dtype(per_row, labels.exponent, logits.dtype)
+
+
+def _index_label_losses(rows, targets):
+    """Each row's loss for the class indices ``targets``."""
+    parts = _IndexParts(rows)
+    kernel = functools.partial(_index_label_rows, parts=parts, normalising=False)
+    unused = np.empty(rows.shape[0])  # the kernel writes through parts, and its exponentials to scratch
+    sweep_rows(kernel, rows, unused, sum_bound(rows.dtype), targets, parts.row_index)
+    return parts.losses()
 
 
 def _index_label_loss(gap, picked, rest):
