@@ -91,14 +91,17 @@ def _blocks(x):
 
 
 def _softmax_passes(x):
-    """``exp``; the row sums (float32 summed in float64: a float32 sum alone can add 2 ulp to
-    every entry); the product by their reciprocals."""
+    """``exp``; the row sums (pairwise in float64; float32 summed in float64, as a float32 sum
+    alone can add 2 ulp to every entry); the division by them (float64) or the product by
+    their rounded reciprocals (float32)."""
     out = np.empty_like(x)
     for block in _blocks(x):
         e = out[block]
         np.exp(x[block], out=e)
-        sums = np.einsum("ij->i", e, dtype=np.float64)
-        e *= (1 / sums).astype(x.dtype)[:, np.newaxis]
+        if x.dtype == np.float64:
+            e /= np.add.reduce(e, axis=1)[:, np.newaxis]
+        else:
+            e *= (1 / np.einsum("ij->i", e, dtype=np.float64)).astype(x.dtype)[:, np.newaxis]
     return out
 
 
