@@ -34,7 +34,7 @@ term, logarithms, reciprocals) are computed in float64 also for float32 input, a
 float16 input is computed in float32. Nothing depends on ``np.longdouble``, whose width
 differs between platforms. On a ``(4096, 1000)`` float64 array, softmax costs about 2.2
 times one ``np.exp`` and log_softmax about 3 times; in float32, whose ``np.exp`` is
-cheaper, about 2.8 and 4 times (``make bench`` measures it).
+cheaper, about 2.9 and 4 times (``make bench`` measures it).
 
 References
 ----------
