@@ -255,6 +255,12 @@ def log1p_tail(row_max, top, rest):
     return tail
 
 
+def row_formulas_errstate():
+    """The floating-point state in which row formulas run: rows holding an infinity or a NaN
+    give the infinities and NaN of the formulas, without floating-point warnings."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def sweep_rows(kernel, rows, out, bound, *row_args, scratch=1):
     r"""Run ``kernel`` over blocks of ``rows``, unshifted, then shifted on the rows that need it.
 
@@ -273,7 +279,7 @@ def sweep_rows(kernel, rows, out, bound, *row_args, scratch=1):
     """
     totals = np.empty(rows.shape[0], sum_dtype(rows.dtype, normalising=True))
     buffers = None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with row_formulas_errstate():
         for block in row_blocks(*rows.shape, rows.itemsize):
             x = rows[block]
             if buffers is None:

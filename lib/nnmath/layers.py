@@ -213,7 +213,6 @@ class Loss:
     def backward(self, dout=1.0):
         raise NotImplementedError
 
-
     @staticmethod
     def _check_dout(dout, dtype):
         """The scalar ``dout`` in ``dtype``, so that a float32 chain stays float32."""

@@ -38,6 +38,7 @@ from ._engine import (
     log1p_tail,
     max_and_rest,
     minus_shift,
+    row_formulas_errstate,
     shifted_exp,
     sum_bound,
     sum_rows,
@@ -430,18 +431,16 @@ class _IndexParts:
         self.rest = np.empty(rows.shape[0], wide)  # the sum of the terms other than the label's
         self.row_index = np.arange(rows.shape[0])
 
-    # As inside the kernels (see sweep_rows): rows holding an infinity or a NaN give the
-    # infinities and NaN of the formulas, without floating-point warnings.
     def losses(self):
         """Each row's ``-log softmax(a)_t``."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with row_formulas_errstate():  # as inside the kernels
             return _index_label_loss(self.gap, np.exp(self.gap), self.rest)
 
     def label_grads(self, batch):
         r"""Each row's gradient at its label, :math:`(y_t - 1)/N = -s_t / (N S)`."""
         # y_t - 1 = -(S - e_t)/S cancels when y_t is close to 1; S - e_t is the sum of the
         # other terms, which was kept apart: no cancellation at all.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with row_formulas_errstate():
             return -(self.rest / (batch * (np.exp(self.gap) + self.rest)))
 
 
